@@ -1,1 +1,34 @@
+//! The store: every durable record of the control plane, behind one type, on SQLite (the
+//! embedded default) or PostgreSQL.
+//!
+//! One SQL text serves both backends through sqlx's `Any` driver (`$N` placeholders, integer
+//! milliseconds for times, text for everything else); only the migrations and the connection
+//! set-up differ per dialect. All SQL is parameterized. The store keeps key digests, never
+//! secrets.
 
+mod audit;
+mod compliance;
+mod connect;
+mod error;
+mod feed;
+mod keys;
+mod projects;
+mod rows;
+mod users;
+
+pub use connect::{redact_url, Backend, Store};
+pub use error::StoreError;
+pub use feed::{FeedBatch, KeyEvent, NOTIFY_CHANNEL};
+pub use rows::*;
+
+/// Milliseconds since the Unix epoch, the store's unit of time.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(any(test, feature = "testing"))]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub mod testing;

@@ -1,0 +1,62 @@
+//! The audit log: written in the same transaction as the change it records.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::{AuditEntry, Store, StoreError};
+
+pub(crate) async fn insert_audit(tx: &mut Transaction<'_, Any>, a: &AuditEntry) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, target_type, target_id, project_id, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(a.at)
+    .bind(&a.actor)
+    .bind(&a.action)
+    .bind(&a.target_type)
+    .bind(&a.target_id)
+    .bind(&a.project_id)
+    .bind(&a.detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn from_row(r: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        target_type: r.try_get("target_type")?,
+        target_id: r.try_get("target_id")?,
+        project_id: r.try_get("project_id")?,
+        detail: r.try_get("detail")?,
+    })
+}
+
+impl Store {
+    /// The audit trail of one record (a key, a project, …), oldest first.
+    pub async fn audit_for_target(&self, target_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, target_type, target_id, project_id, detail FROM audit_log \
+             WHERE target_id = $1 ORDER BY id",
+        )
+        .bind(target_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The newest `limit` entries of a project, newest first.
+    pub async fn audit_for_project(&self, project_id: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, target_type, target_id, project_id, detail FROM audit_log \
+             WHERE project_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(project_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+}

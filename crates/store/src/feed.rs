@@ -1,0 +1,71 @@
+//! The change feed: a numbered log of key changes that every instance follows to keep its
+//! in-memory key index current. PostgreSQL also sends a `NOTIFY` so followers wake at once.
+
+use sqlx::{Any, Row, Transaction};
+
+use crate::keys::{key_from_row, KEY_COLUMNS};
+use crate::{Backend, KeyRow, Store, StoreError};
+
+/// The channel PostgreSQL notifies on after each key change.
+pub const NOTIFY_CHANNEL: &str = "regpilot_key_events";
+
+/// One change, with the key as it is now.
+#[derive(Debug, Clone)]
+pub struct KeyEvent {
+    pub seq: i64,
+    pub action: String,
+    pub key: KeyRow,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FeedBatch {
+    pub events: Vec<KeyEvent>,
+    /// The highest sequence number read; pass it to the next call.
+    pub last_seq: i64,
+}
+
+pub(crate) async fn append_event(
+    backend: Backend,
+    tx: &mut Transaction<'_, Any>,
+    key_id: &str,
+    action: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO key_events (key_id, action, at) VALUES ($1, $2, $3)")
+        .bind(key_id)
+        .bind(action)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    if backend == Backend::Postgres {
+        sqlx::query(&format!("NOTIFY {NOTIFY_CHANNEL}")).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The newest sequence number; a follower that loaded every key starts from here.
+    pub async fn feed_head(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS head FROM key_events").fetch_one(&self.pool).await?;
+        Ok(row.try_get("head")?)
+    }
+
+    /// Events after `after`, oldest first, at most `limit`.
+    pub async fn feed_since(&self, after: i64, limit: i64) -> Result<FeedBatch, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT e.seq, e.action, {KEY_COLUMNS} FROM key_events e JOIN api_keys k ON k.id = e.key_id \
+             WHERE e.seq > $1 ORDER BY e.seq LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut batch = FeedBatch { events: Vec::with_capacity(rows.len()), last_seq: after };
+        for r in &rows {
+            let seq: i64 = r.try_get("seq")?;
+            batch.last_seq = batch.last_seq.max(seq);
+            batch.events.push(KeyEvent { seq, action: r.try_get("action")?, key: key_from_row(r)? });
+        }
+        Ok(batch)
+    }
+}

@@ -1,0 +1,55 @@
+//! Dashboard users. Only Argon2id hashes are stored.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{audit::insert_audit, AuditEntry, Store, StoreError, UserRow};
+
+const COLUMNS: &str = "id, email, password_hash, role, status, must_change_password, created_at";
+
+fn from_row(r: &AnyRow) -> Result<UserRow, sqlx::Error> {
+    Ok(UserRow {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        password_hash: r.try_get("password_hash")?,
+        role: r.try_get("role")?,
+        status: r.try_get("status")?,
+        must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_user(&self, u: &UserRow, audit: &AuditEntry) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!("INSERT INTO users ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(&u.id)
+            .bind(&u.email)
+            .bind(&u.password_hash)
+            .bind(&u.role)
+            .bind(&u.status)
+            .bind(i64::from(u.must_change_password))
+            .bind(u.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("a user with that email"),
+                other => other,
+            })?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.pool).await?.try_get("n")?)
+    }
+}
