@@ -1,1 +1,65 @@
+//! The control plane: projects, keys, users, compliance records and the audit log, with every
+//! rule about them. The CLI, the HTTP API and the dashboard all call this one layer, so the
+//! three cannot drift.
 
+mod bootstrap;
+mod compliance;
+mod error;
+mod ids;
+mod keys;
+mod passwords;
+mod plans;
+mod projects;
+mod time_fmt;
+mod users;
+
+pub use bootstrap::Bootstrapped;
+pub use compliance::{
+    ComplianceStatus, ModelPatch, ModelView, NewModel, NewViolation, RiskLevel, Severity, ViolationPatch,
+    ViolationStatus, ViolationView,
+};
+pub use error::ControlError;
+pub use keys::{CreatedKey, KeyStatus, KeyView, NewKey};
+pub use passwords::{hash_password, verify_password};
+pub use plans::{Limits, Plan};
+pub use projects::{NewProject, ProjectView};
+pub use time_fmt::rfc3339;
+pub use users::UserView;
+
+use regpilot_store::Store;
+
+/// Who performs an action, as written in the audit log: `cli:<os user>`, `key:<key id>`,
+/// `user:<email>`, `system`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn cli() -> Actor {
+        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        Actor(format!("cli:{user}"))
+    }
+
+    pub fn key(id: &str) -> Actor {
+        Actor(format!("key:{id}"))
+    }
+
+    pub fn system() -> Actor {
+        Actor("system".into())
+    }
+}
+
+/// The service layer. Cheap to clone.
+#[derive(Clone)]
+pub struct Control {
+    store: Store,
+}
+
+impl Control {
+    pub fn new(store: Store) -> Control {
+        Control { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

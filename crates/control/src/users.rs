@@ -1,0 +1,89 @@
+//! Dashboard users.
+
+use regpilot_store::{now_ms, AuditEntry, StoreError, UserRow};
+use serde::Serialize;
+
+use crate::ids::new_id;
+use crate::time_fmt::rfc3339;
+use crate::{hash_password, Actor, Control, ControlError};
+
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+fn normalize_email(email: &str) -> Result<String, ControlError> {
+    let e = email.trim().to_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(e)
+    } else {
+        Err(ControlError::invalid("email", format!("'{}' is not an email address", email.trim())))
+    }
+}
+
+impl Control {
+    /// Creates a dashboard user with an Argon2id hash of `password`.
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        email: &str,
+        password: String,
+        role: &str,
+        must_change_password: bool,
+    ) -> Result<UserView, ControlError> {
+        let email = normalize_email(email)?;
+        if password.chars().count() < MIN_PASSWORD_LEN {
+            return Err(ControlError::invalid(
+                "password",
+                format!("password must be at least {MIN_PASSWORD_LEN} characters"),
+            ));
+        }
+        let row = UserRow {
+            id: new_id("usr")?,
+            email,
+            password_hash: hash_password(password).await?,
+            role: role.into(),
+            status: "active".into(),
+            must_change_password,
+            created_at: now_ms(),
+        };
+        let audit = AuditEntry {
+            at: row.created_at,
+            actor: actor.0.clone(),
+            action: "user.create".into(),
+            target_type: "user".into(),
+            target_id: row.id.clone(),
+            project_id: None,
+            detail: Some(format!("email={} role={}", row.email, row.role)),
+        };
+        match self.store.insert_user(&row, &audit).await {
+            Err(StoreError::Conflict(_)) => {
+                return Err(ControlError::Conflict(format!("a user with email '{}' already exists", row.email)))
+            }
+            other => other?,
+        }
+        Ok(UserView { id: row.id, email: row.email, role: row.role, status: row.status, created_at: rfc3339(row.created_at) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_email;
+
+    #[test]
+    fn emails_are_checked_and_lowercased() {
+        assert_eq!(normalize_email(" Admin@Example.COM ").unwrap(), "admin@example.com");
+        for bad in ["", "no-at", "@x", "x@", "a b@c", "a@b@c"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+}
