@@ -69,3 +69,31 @@ impl Store {
         Ok(batch)
     }
 }
+
+impl Store {
+    /// On PostgreSQL, wakes `notify` whenever any instance commits a key change (`LISTEN`),
+    /// reconnecting after errors; runs until dropped. On SQLite there is nothing to listen to
+    /// and it returns at once: followers poll.
+    pub async fn forward_change_notifications(&self, notify: std::sync::Arc<tokio::sync::Notify>) {
+        if self.backend() != Backend::Postgres {
+            return;
+        }
+        loop {
+            match sqlx::postgres::PgListener::connect(self.url()).await {
+                Ok(mut listener) => match listener.listen(NOTIFY_CHANNEL).await {
+                    Ok(()) => {
+                        // Anything committed while we were not listening is read by this wake-up.
+                        notify.notify_one();
+                        while listener.recv().await.is_ok() {
+                            notify.notify_one();
+                        }
+                        tracing::warn!("change-feed LISTEN connection lost; reconnecting");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "LISTEN on the change feed failed"),
+                },
+                Err(e) => tracing::warn!(error = %e, "could not open the change-feed LISTEN connection"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The command line (SPEC §7).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "regpilot", version, about = "RegPilot Gateway: API keys, rate limits, usage and compliance records in front of AI providers")]
+pub struct Cli {
+    /// Store to use: sqlite:///absolute/path.db or postgres://… [default: the SQLite file
+    /// regpilot.db in the data folder]
+    #[arg(long, global = true, env = "REGPILOT_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Print one JSON object on stdout (for scripts); messages go to stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Settings file (TOML); see regpilot.example.toml.
+    #[arg(long, global = true, env = "REGPILOT_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080; env REGPILOT_LISTEN]
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Create and list projects, and set their plans.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Create, list, deactivate, reactivate and delete API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        plan: PlanArgs,
+    },
+    /// List projects.
+    List,
+    /// Change a project's plan (and, for enterprise, its custom limits).
+    SetPlan {
+        project_id: String,
+        #[command(flatten)]
+        plan: PlanArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// free, pro or enterprise
+    #[arg(long, default_value = "free")]
+    pub plan: String,
+    /// Requests per UTC day (enterprise only; default unlimited)
+    #[arg(long)]
+    pub daily_limit: Option<i64>,
+    /// Burst, requests per second (enterprise only; default 1000)
+    #[arg(long)]
+    pub burst: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key. The secret is printed once.
+    Create {
+        #[arg(long)]
+        project: String,
+        /// gateway (sk_) or project (pk_)
+        #[arg(long = "type")]
+        key_type: String,
+        /// dev, stg or prod
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        name: String,
+        /// Only the type's read scopes (models, usage:read, compliance:read).
+        #[arg(long)]
+        read_only: bool,
+        /// Scopes instead of the type's defaults, comma-separated.
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Expire the key after this many days.
+        #[arg(long)]
+        expires_in: Option<i64>,
+    },
+    /// List a project's keys (never the secrets).
+    List {
+        #[arg(long)]
+        project: String,
+    },
+    /// Refuse the key everywhere until reactivated.
+    Deactivate { key_id: String },
+    /// Accept an inactive key again. Deleted keys cannot be reactivated.
+    Reactivate { key_id: String },
+    /// Delete the key for good.
+    Delete { key_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a dashboard user; the password is read from stdin.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin or viewer
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+}

@@ -1,0 +1,36 @@
+//! One function per command, all on the control-plane service layer.
+
+mod key;
+mod project;
+mod serve;
+mod user;
+
+use regpilot_control::Control;
+use regpilot_store::{redact_url, Store};
+
+use crate::args::{Cli, Command};
+use crate::output::Failure;
+use crate::settings::Settings;
+use crate::{init_logging, CmdResult};
+
+pub async fn run(cli: Cli) -> CmdResult {
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    init_logging(if matches!(cli.command, Command::Serve { .. }) { "info,sqlx=warn" } else { "warn" });
+    let settings = Settings::load(cli.config.as_deref(), cli.database_url.clone(), listen).map_err(|e| Failure::usage(format!("{e:#}")))?;
+    let store = Store::open(&settings.database_url)
+        .await
+        .map_err(|e| Failure::runtime(format!("cannot open the store {}: {e}", redact_url(&settings.database_url))))?;
+    let control = Control::new(store.clone());
+    let json = cli.json;
+    let result = match cli.command {
+        Command::Serve { .. } => serve::serve(&settings, store.clone(), &control, json).await,
+        Command::Project(cmd) => project::run(&control, cmd, json).await,
+        Command::Key(cmd) => key::run(&control, cmd, json).await,
+        Command::User(cmd) => user::run(&control, cmd, json).await,
+    };
+    store.close().await;
+    result
+}

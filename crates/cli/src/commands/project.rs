@@ -1,0 +1,39 @@
+use regpilot_control::{Actor, Control, NewProject, Plan, ProjectView};
+use serde_json::json;
+
+use crate::args::{PlanArgs, ProjectCommand};
+use crate::output::{emit, table};
+use crate::CmdResult;
+
+fn limits_text(p: &ProjectView) -> String {
+    let daily = p.limits.daily.map_or("unlimited".to_string(), |d| d.to_string());
+    format!("{daily}/day, burst {}/s", p.limits.burst)
+}
+
+fn plan_of(args: &PlanArgs) -> Result<Plan, regpilot_control::ControlError> {
+    args.plan.parse()
+}
+
+pub async fn run(control: &Control, cmd: ProjectCommand, json: bool) -> CmdResult {
+    match cmd {
+        ProjectCommand::Create { name, plan } => {
+            let new = NewProject { name, plan: plan_of(&plan)?, daily_limit: plan.daily_limit, burst: plan.burst };
+            let p = control.create_project(&Actor::cli(), new).await?;
+            emit(json, &p, || format!("Created project {} ({}) on the {} plan: {}\n", p.id, p.name, p.plan, limits_text(&p)))
+        }
+        ProjectCommand::List => {
+            let projects = control.list_projects().await?;
+            emit(json, &json!({ "projects": projects }), || {
+                let rows: Vec<Vec<String>> = projects
+                    .iter()
+                    .map(|p| vec![p.id.clone(), p.name.clone(), p.plan.to_string(), limits_text(p), p.created_at.clone()])
+                    .collect();
+                table(&["ID", "NAME", "PLAN", "LIMITS", "CREATED"], &rows)
+            })
+        }
+        ProjectCommand::SetPlan { project_id, plan } => {
+            let p = control.set_plan(&Actor::cli(), &project_id, plan_of(&plan)?, plan.daily_limit, plan.burst).await?;
+            emit(json, &p, || format!("Project {} is now on the {} plan: {}\n", p.id, p.plan, limits_text(&p)))
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Settings: defaults that work on one machine, overridden by an optional TOML file, then by
+//! `REGPILOT_*` environment variables, then by command-line flags. Unknown keys in the file
+//! are an error.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+/// The settings file. Every field is optional; see `regpilot.example.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    /// env REGPILOT_LISTEN
+    listen: Option<String>,
+    /// env REGPILOT_DATABASE_URL
+    database_url: Option<String>,
+    /// env REGPILOT_DATA_DIR
+    data_dir: Option<PathBuf>,
+    /// env REGPILOT_MAX_BODY_BYTES
+    max_body_bytes: Option<usize>,
+    /// env REGPILOT_FEED_POLL_MS
+    feed_poll_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub max_body_bytes: usize,
+    pub feed_poll: Duration,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./regpilot-data";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_FEED_POLL_MS: u64 = 250;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_parsed<T: std::str::FromStr>(name: &str) -> Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    match env(name) {
+        None => Ok(None),
+        Some(v) => v.trim().parse().map(Some).map_err(|e| anyhow::anyhow!("{name}={v:?} is not valid: {e}")),
+    }
+}
+
+impl Settings {
+    /// `database_url` and `listen` are the command-line values, when given.
+    pub fn load(config: Option<&Path>, database_url: Option<String>, listen: Option<String>) -> Result<Settings> {
+        let file = match config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the settings file {}", path.display()))?;
+                toml::from_str::<FileSettings>(&text)
+                    .with_context(|| format!("invalid settings file {}", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        let listen_text = listen.or_else(|| env("REGPILOT_LISTEN")).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen_text
+            .parse()
+            .with_context(|| format!("listen address {listen_text:?} is not IP:PORT (for example 127.0.0.1:8080)"))?;
+        let data_dir = env("REGPILOT_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let database_url = match database_url.or(file.database_url) {
+            Some(url) => url,
+            None => {
+                let relative = data_dir.strip_prefix(".").unwrap_or(&data_dir);
+                let dir = if data_dir.is_absolute() { data_dir.clone() } else { std::env::current_dir()?.join(relative) };
+                format!("sqlite://{}", dir.join("regpilot.db").display())
+            }
+        };
+        let max_body_bytes =
+            env_parsed("REGPILOT_MAX_BODY_BYTES")?.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes == 0 {
+            bail!("max_body_bytes must be at least 1");
+        }
+        let poll_ms = env_parsed("REGPILOT_FEED_POLL_MS")?.or(file.feed_poll_ms).unwrap_or(DEFAULT_FEED_POLL_MS);
+        if !(10..=1000).contains(&poll_ms) {
+            bail!("feed_poll_ms must be between 10 and 1000 (changes must reach every instance within 1 s)");
+        }
+        Ok(Settings { listen, database_url, max_body_bytes, feed_poll: Duration::from_millis(poll_ms) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        let err = toml::from_str::<FileSettings>("listen = \"127.0.0.1:1\"\nlisten_port = 3").unwrap_err();
+        assert!(err.to_string().contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn the_example_file_lists_valid_settings() {
+        let text = include_str!("../../../regpilot.example.toml");
+        toml::from_str::<FileSettings>(text).unwrap();
+    }
+}

@@ -1,0 +1,116 @@
+//! The route table and the layers around it (order documented in `lib.rs`).
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::handler::Handler;
+use axum::http::{header, Method};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::Response;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+use regpilot_keys::Scope;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+
+use crate::access::Access;
+use crate::auth::{auth_layer, Authenticated, RouteCtx, RouteTemplate};
+use crate::error::ApiError;
+use crate::routes::{compliance, health, system};
+use crate::state::AppState;
+
+/// One route: method, path template, what it requires, and its handler.
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, access: Access, handler: H) -> RouteDef
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+    RouteDef { method, path, access, handler: on(filter, handler) }
+}
+
+/// Every route the gateway serves. A route cannot be added without an [`Access`].
+pub fn route_table() -> Vec<RouteDef> {
+    use Access::{OptionalKey, Public, Scope as Needs};
+    use Method as M;
+    vec![
+        route(M::GET, "/api/health", OptionalKey, health::health),
+        route(M::GET, "/api/ready", Public, system::ready),
+        route(M::GET, "/metrics", Public, system::metrics),
+        route(M::GET, "/api/openapi.json", Public, system::openapi),
+        route(M::GET, "/api/compliance/violations", Needs(Scope::ComplianceRead), compliance::list_violations),
+        route(M::POST, "/api/compliance/violations", Needs(Scope::ComplianceWrite), compliance::create_violation),
+        route(M::PATCH, "/api/compliance/violations/{id}", Needs(Scope::ComplianceWrite), compliance::update_violation),
+        route(M::GET, "/api/compliance/models", Needs(Scope::ComplianceRead), compliance::list_models),
+        route(M::POST, "/api/compliance/models", Needs(Scope::ComplianceWrite), compliance::register_model),
+        route(M::GET, "/api/compliance/models/{id}", Needs(Scope::ComplianceRead), compliance::get_model),
+        route(M::PATCH, "/api/compliance/models/{id}", Needs(Scope::ComplianceWrite), compliance::update_model),
+        route(M::POST, "/api/compliance/models/{id}/archive", Needs(Scope::ComplianceWrite), compliance::archive_model),
+        route(M::GET, "/api/compliance/status", Needs(Scope::ComplianceRead), compliance::status),
+    ]
+}
+
+/// Headers that can carry a key: marked sensitive so no debug print of a request shows them.
+const SENSITIVE: [header::HeaderName; 6] = [
+    header::HeaderName::from_static("x-api-key"),
+    header::HeaderName::from_static("x-regpilot-key"),
+    header::HeaderName::from_static("api-key"),
+    header::AUTHORIZATION,
+    header::HeaderName::from_static("x-authorization"),
+    header::PROXY_AUTHORIZATION,
+];
+
+pub fn build_router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for def in route_table() {
+        let ctx = RouteCtx { state: state.clone(), access: def.access, template: def.path };
+        router = router.route(def.path, def.handler.layer(from_fn_with_state(ctx, auth_layer)));
+    }
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state.clone())
+        .layer(SetSensitiveRequestHeadersLayer::from_shared(SENSITIVE.to_vec().into()))
+        .layer(from_fn_with_state(state, observe))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("No such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Outermost layer: counts every answer by route template, method and status. The URL itself
+/// (whose query string could hold a misplaced key) is never logged or used as a label.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = method_label(req.method());
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let route = response.extensions().get::<RouteTemplate>().map_or("unmatched", |t| t.0);
+    let status = response.status().as_u16();
+    state.metrics.request(route, method, status);
+    let key_id = response.extensions().get::<Authenticated>().map(|a| a.0.id.as_str());
+    tracing::debug!(method, route, status, key_id, micros = started.elapsed().as_micros() as u64, "request");
+    response
+}
+
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}

@@ -1,0 +1,5 @@
+//! Handlers, one file per area. Which key each needs is declared in `router.rs`.
+
+pub mod compliance;
+pub mod health;
+pub mod system;
