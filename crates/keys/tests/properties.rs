@@ -104,14 +104,19 @@ fn a_hundred_thousand_generated_keys_are_unique_well_formed_and_parse() {
     let expected = total / 62.0;
     for &b in ALPHABET.iter() {
         let n = symbol_counts[b as usize] as f64;
-        assert!((n - expected).abs() < expected * 0.05, "symbol {} drawn {n} times, expected about {expected}", b as char);
+        assert!(
+            (n - expected).abs() < expected * 0.05,
+            "symbol {} drawn {n} times, expected about {expected}",
+            b as char
+        );
     }
     assert_eq!(symbol_counts.iter().sum::<usize>(), N * 32, "a body character outside the alphabet");
 }
 
 #[test]
 fn every_single_character_change_is_rejected_exhaustively() {
-    let mut keys: Vec<String> = all_kinds().into_iter().map(|(t, e)| generate(t, e).unwrap().expose().to_owned()).collect();
+    let mut keys: Vec<String> =
+        all_kinds().into_iter().map(|(t, e)| generate(t, e).unwrap().expose().to_owned()).collect();
     // Fixed keys too, including one whose checksum starts with the padding `0`.
     keys.push(key_with_body(KeyType::Gateway, Environment::Development, "Zk9QWERTYuiop1234567890asdfghjk0"));
     keys.push(key_with_body(KeyType::Project, Environment::Production, &"0".repeat(32)));
@@ -298,8 +303,7 @@ fn environment() -> impl Strategy<Value = Environment> {
 }
 
 fn base62_body() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(ALPHABET.to_vec()), 32)
-        .prop_map(|v| String::from_utf8(v).unwrap())
+    prop::collection::vec(prop::sample::select(ALPHABET.to_vec()), 32).prop_map(|v| String::from_utf8(v).unwrap())
 }
 
 /// Any character other than `not`: base62, other ASCII, or any Unicode scalar.
