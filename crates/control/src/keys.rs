@@ -134,10 +134,12 @@ impl Control {
                         format!("a {} key cannot be granted: {}", new.key_type, names.join(", ")),
                     ));
                 }
+                let s = if new.read_only { s.read_only() } else { s };
                 if s.is_empty() {
-                    return Err(ControlError::invalid("scopes", "scopes cannot be empty"));
+                    let why = if new.read_only { " (a read-only key keeps only read scopes)" } else { "" };
+                    return Err(ControlError::invalid("scopes", format!("scopes cannot be empty{why}")));
                 }
-                if new.read_only { s.read_only() } else { s }
+                s
             }
             None if new.read_only => new.key_type.read_only_scopes(),
             None => new.key_type.default_scopes(),

@@ -738,11 +738,9 @@ each_backend!(compliance_status_of_a_known_data_set, |c: Control| async move {
     assert_eq!(c.compliance_status(&q.id).await.unwrap().score, 100);
 });
 
-/// Reproduces a library bug (reported, not fixed here): `create_key` checks "scopes cannot be
-/// empty" before applying `read_only`, so explicit scopes with no read scope plus `read_only`
-/// store a key with no scope at all instead of being refused.
+/// Explicit scopes with no read scope plus `read_only` would leave a key with no scope at all:
+/// refused, naming `scopes`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "library bug: read_only + explicit write-only scopes creates a key with no scopes"]
 async fn read_only_over_write_only_scopes_is_refused() {
     for backend in backends() {
         let c = Control::new(fresh_store(backend).await);

@@ -52,7 +52,7 @@ pub fn find_key(headers: &HeaderMap) -> Presented<'_> {
 }
 
 fn strip_bearer(value: &str) -> Option<&str> {
-    let (scheme, rest) = value.split_once(|c: char| c == ' ' || c == '\t')?;
+    let (scheme, rest) = value.split_once([' ', '\t'])?;
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
 }
 
