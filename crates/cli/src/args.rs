@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "regpilot", version, about = "RegPilot Gateway: API keys, rate limits, usage and compliance records in front of AI providers")]
+#[command(
+    name = "regpilot",
+    version,
+    about = "RegPilot Gateway: API keys, rate limits, usage and compliance records in front of AI providers"
+)]
 pub struct Cli {
     /// Store to use: sqlite:///absolute/path.db or postgres://… [default: the SQLite file
     /// regpilot.db in the data folder]

@@ -64,16 +64,19 @@ impl Settings {
             }
             None => FileSettings::default(),
         };
-        let listen_text = listen.or_else(|| env("REGPILOT_LISTEN")).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen_text =
+            listen.or_else(|| env("REGPILOT_LISTEN")).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
         let listen: SocketAddr = listen_text
             .parse()
             .with_context(|| format!("listen address {listen_text:?} is not IP:PORT (for example 127.0.0.1:8080)"))?;
-        let data_dir = env("REGPILOT_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let data_dir =
+            env("REGPILOT_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         let database_url = match database_url.or(file.database_url) {
             Some(url) => url,
             None => {
                 let relative = data_dir.strip_prefix(".").unwrap_or(&data_dir);
-                let dir = if data_dir.is_absolute() { data_dir.clone() } else { std::env::current_dir()?.join(relative) };
+                let dir =
+                    if data_dir.is_absolute() { data_dir.clone() } else { std::env::current_dir()?.join(relative) };
                 format!("sqlite://{}", dir.join("regpilot.db").display())
             }
         };

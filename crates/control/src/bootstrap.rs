@@ -21,8 +21,7 @@ impl Control {
         if self.store().count_projects().await? > 0 || self.store().count_users().await? > 0 {
             return Ok(None);
         }
-        let password =
-            random_base62(20).map_err(|e| ControlError::Internal(format!("OS random source: {e}")))?;
+        let password = random_base62(20).map_err(|e| ControlError::Internal(format!("OS random source: {e}")))?;
         let admin = match self.create_user(&Actor::system(), ADMIN_EMAIL, password.clone(), "admin", true).await {
             Ok(u) => u,
             Err(ControlError::Conflict(_)) => return Ok(None),

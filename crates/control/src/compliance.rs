@@ -244,7 +244,10 @@ impl Control {
         let model_id = optional_text("model_id", new.model_id, 100)?;
         if let Some(m) = &model_id {
             if self.store().get_model(project_id, m).await?.is_none() {
-                return Err(ControlError::invalid("model_id", format!("model_id '{m}' is not in this project's registry")));
+                return Err(ControlError::invalid(
+                    "model_id",
+                    format!("model_id '{m}' is not in this project's registry"),
+                ));
             }
         }
         let row = ViolationRow {
@@ -273,13 +276,19 @@ impl Control {
         id: &str,
         patch: ViolationPatch,
     ) -> Result<ViolationView, ControlError> {
-        let mut row =
-            self.store().get_violation(project_id, id).await?.ok_or_else(|| ControlError::not_found("violation", id))?;
+        let mut row = self
+            .store()
+            .get_violation(project_id, id)
+            .await?
+            .ok_or_else(|| ControlError::not_found("violation", id))?;
         let note = optional_text("note", patch.note, 5000)?;
         match patch.status {
             ViolationStatus::Resolved => {
                 let Some(note) = note else {
-                    return Err(ControlError::invalid("note", "note is required to resolve a violation: say what was done"));
+                    return Err(ControlError::invalid(
+                        "note",
+                        "note is required to resolve a violation: say what was done",
+                    ));
                 };
                 row.resolved_at = Some(now_ms());
                 row.resolved_by = Some(actor.0.clone());

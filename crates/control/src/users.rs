@@ -21,7 +21,8 @@ pub struct UserView {
 fn normalize_email(email: &str) -> Result<String, ControlError> {
     let e = email.trim().to_lowercase();
     let valid = e.len() <= 254
-        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
+        && e.split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
         Ok(e)
@@ -71,7 +72,13 @@ impl Control {
             }
             other => other?,
         }
-        Ok(UserView { id: row.id, email: row.email, role: row.role, status: row.status, created_at: rfc3339(row.created_at) })
+        Ok(UserView {
+            id: row.id,
+            email: row.email,
+            role: row.role,
+            status: row.status,
+            created_at: rfc3339(row.created_at),
+        })
     }
 }
 

@@ -16,10 +16,19 @@ pub enum ApiError {
     MissingKey,
     /// Malformed, bad checksum, unknown, inactive, deleted or expired: one answer for all.
     /// `with_authenticated` adds `"authenticated": false` (the health route).
-    InvalidKey { with_authenticated: bool },
-    Forbidden { required: Scope },
-    BadRequest { field: String, message: String },
-    PayloadTooLarge { limit: usize },
+    InvalidKey {
+        with_authenticated: bool,
+    },
+    Forbidden {
+        required: Scope,
+    },
+    BadRequest {
+        field: String,
+        message: String,
+    },
+    PayloadTooLarge {
+        limit: usize,
+    },
     NotFound(String),
     Conflict(String),
     MethodNotAllowed,

@@ -25,9 +25,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         if declared.is_some_and(|n| n > limit) {
             return Err(ApiError::PayloadTooLarge { limit });
         }
-        let bytes: Bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+        let bytes: Bytes =
+            axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -45,7 +44,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             return ApiError::bad_request("body", format!("Malformed JSON body: {detail}"));
         }
-        let field = if path == "." || path.is_empty() { backticked(&detail).unwrap_or_else(|| "body".into()) } else { path };
+        let field =
+            if path == "." || path.is_empty() { backticked(&detail).unwrap_or_else(|| "body".into()) } else { path };
         if field == "body" {
             ApiError::bad_request(field, format!("Invalid request body: {detail}"))
         } else {

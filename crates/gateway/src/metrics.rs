@@ -54,7 +54,9 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
-        out.push_str("# HELP regpilot_http_requests_total HTTP requests answered, by route template, method and status.\n");
+        out.push_str(
+            "# HELP regpilot_http_requests_total HTTP requests answered, by route template, method and status.\n",
+        );
         out.push_str("# TYPE regpilot_http_requests_total counter\n");
         let mut rows: Vec<_> = {
             let map = self.requests.read().unwrap_or_else(|p| p.into_inner());
@@ -62,9 +64,14 @@ impl Metrics {
         };
         rows.sort();
         for ((route, method, status), n) in rows {
-            let _ = writeln!(out, "regpilot_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "regpilot_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+            );
         }
-        out.push_str("# HELP regpilot_auth_outcomes_total Key checks by outcome (ok, or the reason a key was refused).\n");
+        out.push_str(
+            "# HELP regpilot_auth_outcomes_total Key checks by outcome (ok, or the reason a key was refused).\n",
+        );
         out.push_str("# TYPE regpilot_auth_outcomes_total counter\n");
         for (reason, n) in AuthOutcome::REASONS.iter().zip(&self.auth) {
             let _ = writeln!(out, "regpilot_auth_outcomes_total{{outcome=\"{reason}\"}} {}", n.load(Ordering::Relaxed));
@@ -75,11 +82,17 @@ impl Metrics {
             self.forbidden.load(Ordering::Relaxed)
         );
         for (name, help, kind, value) in [
-            ("regpilot_keys_indexed", "Keys (tombstones included) in this instance's key index.", "gauge", &self.keys_indexed),
+            (
+                "regpilot_keys_indexed",
+                "Keys (tombstones included) in this instance's key index.",
+                "gauge",
+                &self.keys_indexed,
+            ),
             ("regpilot_change_feed_seq", "Last change-feed event applied to the key index.", "gauge", &self.feed_seq),
             ("regpilot_change_feed_errors_total", "Failed reads of the change feed.", "counter", &self.feed_errors),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value.load(Ordering::Relaxed));
+            let _ =
+                writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value.load(Ordering::Relaxed));
         }
         out
     }

@@ -55,7 +55,10 @@ impl<'a> ParsedKey<'a> {
 
 impl fmt::Debug for ParsedKey<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ParsedKey").field("key_type", &self.key_type).field("environment", &self.environment).finish_non_exhaustive()
+        f.debug_struct("ParsedKey")
+            .field("key_type", &self.key_type)
+            .field("environment", &self.environment)
+            .finish_non_exhaustive()
     }
 }
 

@@ -12,8 +12,8 @@ mod secret;
 
 pub use base62::{random_base62, ALPHABET};
 pub use format::{
-    checksum, digest, display_prefix, generate, parse, DigestBuildHasher, DigestHasher, KeyDigest, ParseError, ParsedKey,
-    KEY_PATTERN,
+    checksum, digest, display_prefix, generate, parse, DigestBuildHasher, DigestHasher, KeyDigest, ParseError,
+    ParsedKey, KEY_PATTERN,
 };
 pub use kinds::{Environment, KeyType, UnknownName};
 pub use scopes::{Scope, Scopes};

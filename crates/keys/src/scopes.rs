@@ -97,11 +97,8 @@ impl Scopes {
 
     /// Parses names separated by spaces or commas.
     pub fn parse_list(s: &str) -> Result<Scopes, UnknownName> {
-        let parsed = s
-            .split([' ', ','])
-            .filter(|part| !part.is_empty())
-            .map(Scope::from_str)
-            .collect::<Result<Vec<_>, _>>()?;
+        let parsed =
+            s.split([' ', ',']).filter(|part| !part.is_empty()).map(Scope::from_str).collect::<Result<Vec<_>, _>>()?;
         Ok(Scopes::of(&parsed))
     }
 
@@ -153,6 +150,9 @@ mod tests {
         let s = Scopes::parse_list("chat, usage:read").unwrap();
         assert_eq!(Scopes::parse_list(&s.to_list()).unwrap(), s);
         assert!(Scopes::parse_list("chat admin").is_err());
-        assert_eq!(Scopes::parse_list("compliance:write chat").unwrap().outside(KeyType::Gateway), vec![Scope::ComplianceWrite]);
+        assert_eq!(
+            Scopes::parse_list("compliance:write chat").unwrap().outside(KeyType::Gateway),
+            vec![Scope::ComplianceWrite]
+        );
     }
 }

@@ -34,8 +34,7 @@ pub struct Store {
 }
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/postgres/0001_init.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/postgres/0001_init.sql"))];
 
 /// SQLite settings for every connection: WAL so readers never block the writer, `FULL` sync so
 /// a key or admin change that returned is on disk, and a busy timeout so concurrent processes

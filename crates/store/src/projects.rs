@@ -21,15 +21,17 @@ fn from_row(r: &AnyRow) -> Result<ProjectRow, sqlx::Error> {
 impl Store {
     pub async fn insert_project(&self, p: &ProjectRow, audit: &AuditEntry) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO projects (id, name, plan, daily_limit, burst, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&p.id)
-            .bind(&p.name)
-            .bind(&p.plan)
-            .bind(p.daily_limit)
-            .bind(p.burst)
-            .bind(p.created_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO projects (id, name, plan, daily_limit, burst, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.plan)
+        .bind(p.daily_limit)
+        .bind(p.burst)
+        .bind(p.created_at)
+        .execute(&mut *tx)
+        .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())

@@ -45,12 +45,17 @@ pub async fn run(control: &Control, cmd: KeyCommand, json: bool) -> CmdResult {
             let keys = control.list_keys(&project).await?;
             emit(json, &json!({ "keys": keys }), || {
                 let rows: Vec<Vec<String>> = keys.iter().map(row).collect();
-                table(&["ID", "NAME", "PREFIX", "TYPE", "ENV", "SCOPES", "STATUS", "CREATED", "LAST USED", "EXPIRES"], &rows)
+                table(
+                    &["ID", "NAME", "PREFIX", "TYPE", "ENV", "SCOPES", "STATUS", "CREATED", "LAST USED", "EXPIRES"],
+                    &rows,
+                )
             })
         }
         KeyCommand::Deactivate { key_id } => {
             let k = control.deactivate_key(&Actor::cli(), &key_id).await?;
-            emit(json, &k, || format!("Key {} is {}: it is refused everywhere within a second\n", k.id, k.status.as_str()))
+            emit(json, &k, || {
+                format!("Key {} is {}: it is refused everywhere within a second\n", k.id, k.status.as_str())
+            })
         }
         KeyCommand::Reactivate { key_id } => {
             let k = control.reactivate_key(&Actor::cli(), &key_id).await?;

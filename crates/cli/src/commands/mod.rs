@@ -19,7 +19,8 @@ pub async fn run(cli: Cli) -> CmdResult {
         _ => None,
     };
     init_logging(if matches!(cli.command, Command::Serve { .. }) { "info,sqlx=warn" } else { "warn" });
-    let settings = Settings::load(cli.config.as_deref(), cli.database_url.clone(), listen).map_err(|e| Failure::usage(format!("{e:#}")))?;
+    let settings = Settings::load(cli.config.as_deref(), cli.database_url.clone(), listen)
+        .map_err(|e| Failure::usage(format!("{e:#}")))?;
     let store = Store::open(&settings.database_url)
         .await
         .map_err(|e| Failure::runtime(format!("cannot open the store {}: {e}", redact_url(&settings.database_url))))?;

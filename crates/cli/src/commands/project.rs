@@ -19,14 +19,18 @@ pub async fn run(control: &Control, cmd: ProjectCommand, json: bool) -> CmdResul
         ProjectCommand::Create { name, plan } => {
             let new = NewProject { name, plan: plan_of(&plan)?, daily_limit: plan.daily_limit, burst: plan.burst };
             let p = control.create_project(&Actor::cli(), new).await?;
-            emit(json, &p, || format!("Created project {} ({}) on the {} plan: {}\n", p.id, p.name, p.plan, limits_text(&p)))
+            emit(json, &p, || {
+                format!("Created project {} ({}) on the {} plan: {}\n", p.id, p.name, p.plan, limits_text(&p))
+            })
         }
         ProjectCommand::List => {
             let projects = control.list_projects().await?;
             emit(json, &json!({ "projects": projects }), || {
                 let rows: Vec<Vec<String>> = projects
                     .iter()
-                    .map(|p| vec![p.id.clone(), p.name.clone(), p.plan.to_string(), limits_text(p), p.created_at.clone()])
+                    .map(|p| {
+                        vec![p.id.clone(), p.name.clone(), p.plan.to_string(), limits_text(p), p.created_at.clone()]
+                    })
                     .collect();
                 table(&["ID", "NAME", "PLAN", "LIMITS", "CREATED"], &rows)
             })

@@ -26,10 +26,15 @@ fn read_password() -> Result<String, Failure> {
         eprint!("Password for the new user (input is visible; pipe it in to avoid that): ");
     }
     let mut line = String::new();
-    stdin.lock().read_line(&mut line).map_err(|e| Failure::runtime(format!("cannot read the password from stdin: {e}")))?;
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::runtime(format!("cannot read the password from stdin: {e}")))?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
-        return Err(Failure::usage("no password on stdin: pipe it in, e.g. `printf '%s' \"$PW\" | regpilot user create --email …`"));
+        return Err(Failure::usage(
+            "no password on stdin: pipe it in, e.g. `printf '%s' \"$PW\" | regpilot user create --email …`",
+        ));
     }
     Ok(password)
 }

@@ -81,7 +81,13 @@ mod tests {
         ]);
         assert_eq!(find_key(&all), Presented::Key("a"));
         let mut h = all.clone();
-        for (name, expect) in [("x-api-key", "b"), ("x-regpilot-key", "c"), ("api-key", "d"), ("authorization", "e"), ("x-authorization", "f")] {
+        for (name, expect) in [
+            ("x-api-key", "b"),
+            ("x-regpilot-key", "c"),
+            ("api-key", "d"),
+            ("authorization", "e"),
+            ("x-authorization", "f"),
+        ] {
             h.remove(name);
             assert_eq!(find_key(&h), Presented::Key(expect), "after removing {name}");
         }

@@ -68,7 +68,9 @@ async fn authenticate(state: &AppState, access: Access, mut req: Request, next: 
 /// still in use may be leaked); strings that are not keys are only debug noise.
 fn log_refusal(outcome: &AuthOutcome) {
     match outcome.known_key() {
-        Some(key) => tracing::info!(key_id = %key.id, project_id = %key.project_id, reason = outcome.reason(), "key refused"),
+        Some(key) => {
+            tracing::info!(key_id = %key.id, project_id = %key.project_id, reason = outcome.reason(), "key refused")
+        }
         None => tracing::debug!(reason = outcome.reason(), "key refused"),
     }
 }

@@ -52,7 +52,9 @@ impl AuthOutcome {
     /// The key behind a refusal, when it is one we know (for the log line).
     pub fn known_key(&self) -> Option<&IndexedKey> {
         match self {
-            AuthOutcome::Inactive(k) | AuthOutcome::Deleted(k) | AuthOutcome::Expired(k) | AuthOutcome::Ok(k) => Some(k),
+            AuthOutcome::Inactive(k) | AuthOutcome::Deleted(k) | AuthOutcome::Expired(k) | AuthOutcome::Ok(k) => {
+                Some(k)
+            }
             _ => None,
         }
     }

@@ -105,7 +105,10 @@ pub async fn list_models(
     let q = params(query)?;
     let wanted = q.get("status").map(String::as_str).unwrap_or("active");
     if !matches!(wanted, "active" | "archived" | "all") {
-        return Err(ApiError::bad_request("status", format!("status must be one of: active, archived, all (got '{wanted}')")));
+        return Err(ApiError::bad_request(
+            "status",
+            format!("status must be one of: active, archived, all (got '{wanted}')"),
+        ));
     }
     let mut models = state.control.list_models(&key.project_id, wanted != "active").await?;
     if wanted == "archived" {

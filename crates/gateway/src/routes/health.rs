@@ -40,6 +40,8 @@ pub async fn health(key: Option<Extension<Authenticated>>) -> Json<HealthRespons
             key_type: Some(k.key_type),
             environment: Some(k.environment),
         },
-        None => HealthResponse { status: "ok", authenticated: false, project_id: None, key_type: None, environment: None },
+        None => {
+            HealthResponse { status: "ok", authenticated: false, project_id: None, key_type: None, environment: None }
+        }
     })
 }
