@@ -1,0 +1,180 @@
+//! Black-box tests: the built binary, run as a user runs it. `serve` in one process, the CLI in
+//! others; a change made by the CLI is enforced by every running server within 1 second.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use regpilot_store::testing::{backends, fresh_url};
+use regpilot_store::Backend;
+
+/// The SPEC's bound for a change made anywhere to be enforced everywhere.
+const PROPAGATION: Duration = Duration::from_secs(1);
+
+/// Creates a project and keys with the CLI, then walks one key through its lifecycle while
+/// every server in `servers` is checked.
+fn lifecycle(dir: &std::path::Path, db: &str, servers: &[&Server]) {
+    let project = cli_json(dir, db, &["project", "create", "--name", "Acme"]);
+    let pid = str_of(&project, "id");
+    assert_eq!(project["plan"], "free");
+
+    let key = cli_json(dir, db, &["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod", "--name", "web"]);
+    let secret = str_of(&key, "secret");
+    let kid = str_of(&key, "id");
+    assert!(secret.starts_with("sk_prod_") && secret.len() == 46, "{secret}");
+    assert_eq!(key["prefix"], format!("{}…{}", &secret[..12], &secret[42..]));
+    assert_eq!(key["scopes"], serde_json::json!(["chat", "models", "governor", "usage:read"]));
+
+    let pkey = cli_json(dir, db, &["key", "create", "--project", &pid, "--type", "project", "--env", "dev", "--name", "ci", "--read-only"]);
+    let psecret = str_of(&pkey, "secret");
+    assert!(psecret.starts_with("pk_dev_"));
+    assert_eq!(pkey["scopes"], serde_json::json!(["usage:read", "compliance:read"]));
+
+    for s in servers {
+        wait_for_status(&s.base, &secret, 200, PROPAGATION);
+        let (status, body) = get(&s.base, "/api/health", &[("Authorization", &format!("Bearer {secret}"))]);
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            serde_json::json!({"status":"ok","authenticated":true,"project_id":pid,"key_type":"gateway","environment":"production"})
+        );
+        wait_for_status(&s.base, &psecret, 200, PROPAGATION);
+        // Read-only project key: reads yes, writes no.
+        assert_eq!(get(&s.base, "/api/compliance/status", &[("X-API-Key", &psecret)]).0, 200);
+        let (status, body) = post(&s.base, "/api/compliance/violations", &[("X-API-Key", &psecret)], r#"{"title":"t","severity":"low"}"#);
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["required"], "compliance:write");
+        // A gateway key on a compliance route: wrong type.
+        assert_eq!(get(&s.base, "/api/compliance/status", &[("X-API-Key", &secret)]).0, 403);
+    }
+
+    // The listing never carries a secret.
+    let list = cli_json(dir, db, &["key", "list", "--project", &pid]);
+    assert_eq!(list["keys"].as_array().unwrap().len(), 2);
+    assert!(!list.to_string().contains(&secret) && !list.to_string().contains(&psecret));
+
+    // Deactivate: refused everywhere within 1 s.
+    let out = cli_json(dir, db, &["key", "deactivate", &kid]);
+    assert_eq!(out["status"], "inactive");
+    for s in servers {
+        let took = wait_for_status(&s.base, &secret, 401, PROPAGATION);
+        eprintln!("deactivation enforced by {} after {took:?}", s.base);
+        let (_, body) = get(&s.base, "/api/health", &[("X-API-Key", &secret)]);
+        assert_eq!(body, serde_json::json!({"error":"Invalid or inactive API key","code":"INVALID_API_KEY","authenticated":false}));
+    }
+    // Reactivate restores it.
+    assert_eq!(cli_json(dir, db, &["key", "reactivate", &kid])["status"], "active");
+    for s in servers {
+        wait_for_status(&s.base, &secret, 200, PROPAGATION);
+    }
+    // Delete is final.
+    assert_eq!(cli_json(dir, db, &["key", "delete", &kid])["status"], "deleted");
+    for s in servers {
+        wait_for_status(&s.base, &secret, 401, PROPAGATION);
+    }
+    let out = cli(dir, db, &["key", "reactivate", &kid]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("deleted") && err.contains("cannot be reactivated"), "{err}");
+    let out = cli(dir, db, &["key", "reactivate", &kid, "--json"]);
+    assert!(!out.status.success());
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["code"], "CONFLICT");
+    std::thread::sleep(Duration::from_millis(300));
+    for s in servers {
+        assert_eq!(health_status(&s.base, &secret), 401, "a deleted key stays refused");
+    }
+    // The listing leaves the deleted key out.
+    assert_eq!(cli_json(dir, db, &["key", "list", "--project", &pid])["keys"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn sqlite_cli_and_server_in_separate_processes() {
+    let scratch = Scratch::new("sqlite");
+    let db = sqlite_url(scratch.path());
+    let server = Server::start(scratch.path(), &db, "serve", "info");
+    // First start on an empty store: a default project and an admin, password printed once.
+    let first = std::fs::read_to_string(&server.stdout).unwrap();
+    assert!(first.contains("admin@localhost") && first.contains("One-time admin password"), "{first}");
+    let (status, body) = get(&server.base, "/api/health", &[]);
+    assert_eq!((status, body), (200, serde_json::json!({"status":"ok","authenticated":false})));
+    assert_eq!(get(&server.base, "/api/ready", &[]).0, 200);
+
+    lifecycle(scratch.path(), &db, &[&server]);
+
+    let projects = cli_json(scratch.path(), &db, &["project", "list"]);
+    assert_eq!(projects["projects"].as_array().unwrap().len(), 2, "Default + Acme: {projects}");
+    let (status, metrics) = get(&server.base, "/metrics", &[]);
+    assert_eq!(status, 200);
+    assert!(metrics.as_str().unwrap().contains("regpilot_auth_outcomes_total{outcome=\"inactive\"}"));
+
+    // A restart does not bootstrap again, and SIGTERM exits cleanly.
+    assert!(server.stop().success());
+    let again = Server::start(scratch.path(), &db, "serve2", "info");
+    assert!(!std::fs::read_to_string(&again.stdout).unwrap().contains("One-time admin password"));
+    assert!(again.stop().success());
+}
+
+#[test]
+fn postgres_two_instances_follow_one_store() {
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let scratch = Scratch::new("pg");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(fresh_url(Backend::Postgres));
+    let a = Server::start(scratch.path(), &db, "a", "info");
+    let b = Server::start(scratch.path(), &db, "b", "info");
+    // Only one of two instances starting together bootstraps.
+    let boots = [&a, &b].iter().filter(|s| std::fs::read_to_string(&s.stdout).unwrap().contains("One-time")).count();
+    assert_eq!(boots, 1);
+    lifecycle(scratch.path(), &db, &[&a, &b]);
+    assert!(a.stop().success());
+    assert!(b.stop().success());
+}
+
+#[test]
+fn cli_errors_are_clear_and_exit_non_zero() {
+    let scratch = Scratch::new("cli");
+    let db = sqlite_url(scratch.path());
+    let dir = scratch.path();
+    let check = |args: &[&str], code: i32, needle: &str| {
+        let out = cli(dir, &db, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+    };
+    check(&["key", "list", "--project", "proj_nope"], 1, "project 'proj_nope' not found");
+    check(&["key", "deactivate", "key_nope"], 1, "key 'key_nope' not found");
+    check(&["project", "set-plan", "proj_nope", "--plan", "pro"], 1, "not found");
+    check(&["project", "create", "--name", "x", "--plan", "gold"], 2, "unknown plan 'gold'");
+    check(&["project", "create", "--name", "x", "--daily-limit", "5"], 2, "enterprise plan only");
+    check(&["project", "create", "--name", "  "], 2, "name is required");
+    let p = cli_json(dir, &db, &["project", "create", "--name", "P", "--plan", "enterprise", "--daily-limit", "5000"]);
+    assert_eq!(p["limits"], serde_json::json!({"daily":5000,"burst":1000,"governor":true}));
+    let pid = str_of(&p, "id");
+    check(&["key", "create", "--project", &pid, "--type", "admin", "--env", "prod", "--name", "k"], 2, "unknown key type 'admin'");
+    check(&["key", "create", "--project", &pid, "--type", "gateway", "--env", "live", "--name", "k"], 2, "unknown environment 'live'");
+    check(&["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod", "--name", "k", "--expires-in", "0"], 2, "expiry");
+    check(&["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod", "--name", "k", "--scopes", "compliance:write"], 2, "cannot be granted");
+    check(&["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod"], 2, "--name");
+    check(&["frobnicate"], 2, "unrecognized subcommand");
+    let k = cli_json(dir, &db, &["key", "create", "--project", &pid, "--type", "gateway", "--env", "stg", "--name", "k", "--expires-in", "30"]);
+    assert!(k["expires_at"].is_string());
+    let set = cli_json(dir, &db, &["project", "set-plan", &pid, "--plan", "pro"]);
+    assert_eq!(set["limits"]["daily"], 100000);
+
+    // user create reads the password from stdin.
+    let out = cli_with(dir, &db, &["user", "create", "--email", "ops@example.com", "--json"], &[], Some("correct horse battery staple\n"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let u: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(u["email"], "ops@example.com");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("horse"));
+    let out = cli_with(dir, &db, &["user", "create", "--email", "ops@example.com"], &[], Some("another long password\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = cli_with(dir, &db, &["user", "create", "--email", "x@example.com"], &[], Some("short\n"));
+    assert_eq!(out.status.code(), Some(2));
+}
