@@ -32,18 +32,22 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 }
 
 /// Deserializes `bytes`, turning any failure into a 400 that names the field.
+///
+/// Two steps: the syntax is checked first (one JSON object, nothing after it), then the value
+/// is mapped onto `T`, so every error of the second step is about a field and can name it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("body", "Request body is empty; send a JSON object"));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("body", format!("Malformed JSON body: {}", strip_position(&e.to_string())))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("body", "Request body must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let detail = strip_position(&inner.to_string());
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::bad_request("body", format!("Malformed JSON body: {detail}"));
-        }
+        let detail = strip_position(&e.into_inner().to_string());
         let field =
             if path == "." || path.is_empty() { backticked(&detail).unwrap_or_else(|| "body".into()) } else { path };
         if field == "body" {
@@ -97,6 +101,10 @@ mod tests {
         assert_eq!(field_of(r#"{"title": "#).0, "body");
         assert_eq!(field_of("").0, "body");
         assert_eq!(field_of("[1]").0, "body");
+        assert_eq!(field_of(r#"["x", 1]"#).0, "body");
+        assert_eq!(field_of(r#"{"title": "x"} trailing"#).0, "body");
+        assert_eq!(field_of(r#"{"title": "x"}{"title": "y"}"#).0, "body");
+        assert_eq!(field_of(r#"{"title": "x", "n": "seven"}"#).0, "n");
         let (_, message) = field_of(r#"{"title": 5}"#);
         assert!(message.starts_with("Invalid field 'title': invalid type"), "{message}");
         assert!(!message.contains("line"), "{message}");

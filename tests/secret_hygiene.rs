@@ -1,0 +1,156 @@
+//! No secret reaches a log line, CLI stderr, or the store: the whole black-box scenario at
+//! `RUST_LOG=trace`, keys sent every way a client might (including the refused ones: query
+//! string, body), then every captured byte is searched.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use regpilot_store::testing::{backends, fresh_url};
+use regpilot_store::Backend;
+
+const TRACE: &str = "trace";
+
+struct Capture {
+    /// Secrets created in the scenario, with their digests (which must not be logged either).
+    secrets: Vec<String>,
+    /// Everything a person or a log collector would see, except the one create answer.
+    logs: Vec<(String, Vec<u8>)>,
+}
+
+fn run_scenario(dir: &Path, db: &str, server: &Server) -> Capture {
+    let env = [("RUST_LOG", TRACE)];
+    let mut logs = Vec::new();
+    let mut cli_logged = |args: &[&str], keep_stdout: bool| -> serde_json::Value {
+        let out = cli_with(dir, db, args, &env, None);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        logs.push((format!("stderr of {args:?}"), out.stderr.clone()));
+        if keep_stdout {
+            logs.push((format!("stdout of {args:?}"), out.stdout.clone()));
+        }
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let pid = str_of(&cli_logged(&["project", "create", "--name", "Hygiene", "--json"], true), "id");
+    let mut secrets = Vec::new();
+    let mut ids = Vec::new();
+    for (t, e) in [("gateway", "prod"), ("project", "stg"), ("project", "dev"), ("gateway", "dev")] {
+        // The create answer is the one place the secret is meant to be: not kept as a log.
+        let k = cli_logged(&["key", "create", "--project", &pid, "--type", t, "--env", e, "--name", "h", "--json"], false);
+        secrets.push(str_of(&k, "secret"));
+        ids.push(str_of(&k, "id"));
+    }
+    let _ = cli_logged(&["key", "list", "--project", &pid, "--json"], true);
+    let base = &server.base;
+    for s in &secrets {
+        wait_for_status(base, s, 200, std::time::Duration::from_secs(1));
+        for h in ["X-API-Key", "X-RegPilot-Key", "Api-Key"] {
+            get(base, "/api/health", &[(h, s)]);
+            get(base, "/api/compliance/violations?status=open", &[(h, s)]);
+        }
+        let bearer = format!("Bearer {s}");
+        for h in ["Authorization", "X-Authorization", "Proxy-Authorization"] {
+            get(base, "/api/compliance/status", &[(h, &bearer)]);
+        }
+        get(base, "/api/health", &[("X-Authorization", s)]);
+        // Misplaced keys: refused, and must not be logged from the URL or the body.
+        get(base, &format!("/api/health?api_key={s}"), &[]);
+        get(base, &format!("/api/compliance/status?key={s}"), &[]);
+        post(base, "/api/compliance/violations", &[], &format!(r#"{{"api_key":"{s}"}}"#));
+        post(base, "/api/compliance/violations", &[("X-API-Key", s)], &format!(r#"{{"title":"{s}","severity":"bogus"}}"#));
+        // Near misses: a bad checksum and a truncated key.
+        let mut bad = s.clone();
+        bad.pop();
+        get(base, "/api/health", &[("X-API-Key", &format!("{bad}0"))]);
+        get(base, "/api/health", &[("X-API-Key", &bad)]);
+        get(base, &format!("/no/such/route/{s}"), &[("X-API-Key", s)]);
+    }
+    let _ = cli_logged(&["key", "deactivate", &ids[0], "--json"], true);
+    wait_for_status(base, &secrets[0], 401, std::time::Duration::from_secs(1));
+    let _ = cli_logged(&["key", "delete", &ids[1], "--json"], true);
+    wait_for_status(base, &secrets[1], 401, std::time::Duration::from_secs(1));
+    get(base, "/api/health", &[("X-API-Key", &secrets[0])]);
+    let (_, metrics) = get(base, "/metrics", &[]);
+    logs.push(("GET /metrics".into(), metrics.as_str().unwrap().as_bytes().to_vec()));
+    Capture { secrets, logs }
+}
+
+fn assert_clean(what: &str, bytes: &[u8], secrets: &[String], check_digests: bool) {
+    let text = String::from_utf8_lossy(bytes);
+    for s in secrets {
+        assert!(!text.contains(s.as_str()), "a secret appears in {what}");
+        // Also no long piece of it (a log that truncates would still leak most of the key).
+        assert!(!text.contains(&s[8..40]), "the body of a secret appears in {what}");
+        if check_digests {
+            let d = regpilot_keys::digest(s).to_hex();
+            assert!(!text.contains(&d), "a key digest appears in {what}");
+        }
+    }
+}
+
+#[test]
+fn sqlite_logs_stderr_and_store_files_hold_no_secret() {
+    let scratch = Scratch::new("hygiene-sqlite");
+    let db = sqlite_url(scratch.path());
+    let server = Server::start(scratch.path(), &db, "serve", TRACE);
+    let cap = run_scenario(scratch.path(), &db, &server);
+    let logs = server.logs();
+    assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "the scenario ran with verbose logs");
+    let password = logs.split("change it at first login): ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_owned();
+    assert!(server.stop().success());
+
+    let stderr = std::fs::read(scratch.path().join("serve.stderr")).unwrap();
+    assert_clean("serve logs", &stderr, &cap.secrets, true);
+    assert!(!String::from_utf8_lossy(&stderr).contains(&password), "the admin password is never logged");
+    for (what, bytes) in &cap.logs {
+        assert_clean(what, bytes, &cap.secrets, true);
+    }
+    let data = scratch.path().join("data");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_clean(&path.display().to_string(), &bytes, &cap.secrets, false);
+        assert!(!String::from_utf8_lossy(&bytes).contains(&password), "admin password in {}", path.display());
+        files += 1;
+    }
+    assert!(files >= 1);
+}
+
+#[test]
+fn postgres_logs_and_dump_hold_no_secret() {
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let scratch = Scratch::new("hygiene-pg");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(fresh_url(Backend::Postgres));
+    let server = Server::start(scratch.path(), &db, "serve", TRACE);
+    let cap = run_scenario(scratch.path(), &db, &server);
+    assert!(server.stop().success());
+    let stderr = std::fs::read(scratch.path().join("serve.stderr")).unwrap();
+    assert_clean("serve logs", &stderr, &cap.secrets, true);
+    for (what, bytes) in &cap.logs {
+        assert_clean(what, bytes, &cap.secrets, true);
+    }
+    let dump = Command::new(pg_dump()).args(["--no-owner", "--data-only", &db]).output().unwrap();
+    assert!(dump.status.success(), "pg_dump: {}", String::from_utf8_lossy(&dump.stderr));
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(text.contains("api_keys"), "the dump holds the keys table");
+    assert_clean("pg_dump", &dump.stdout, &cap.secrets, false);
+}
+
+fn pg_dump() -> String {
+    if let Ok(bin) = std::env::var("PG_BIN") {
+        return format!("{bin}/pg_dump");
+    }
+    for v in ["17", "16", "15"] {
+        let p = format!("/usr/lib/postgresql/{v}/bin/pg_dump");
+        if Path::new(&p).exists() {
+            return p;
+        }
+    }
+    "pg_dump".into()
+}
