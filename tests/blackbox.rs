@@ -20,14 +20,19 @@ fn lifecycle(dir: &std::path::Path, db: &str, servers: &[&Server]) {
     let pid = str_of(&project, "id");
     assert_eq!(project["plan"], "free");
 
-    let key = cli_json(dir, db, &["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod", "--name", "web"]);
+    let key =
+        cli_json(dir, db, &["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod", "--name", "web"]);
     let secret = str_of(&key, "secret");
     let kid = str_of(&key, "id");
     assert!(secret.starts_with("sk_prod_") && secret.len() == 46, "{secret}");
     assert_eq!(key["prefix"], format!("{}…{}", &secret[..12], &secret[42..]));
     assert_eq!(key["scopes"], serde_json::json!(["chat", "models", "governor", "usage:read"]));
 
-    let pkey = cli_json(dir, db, &["key", "create", "--project", &pid, "--type", "project", "--env", "dev", "--name", "ci", "--read-only"]);
+    let pkey = cli_json(
+        dir,
+        db,
+        &["key", "create", "--project", &pid, "--type", "project", "--env", "dev", "--name", "ci", "--read-only"],
+    );
     let psecret = str_of(&pkey, "secret");
     assert!(psecret.starts_with("pk_dev_"));
     assert_eq!(pkey["scopes"], serde_json::json!(["usage:read", "compliance:read"]));
@@ -43,7 +48,12 @@ fn lifecycle(dir: &std::path::Path, db: &str, servers: &[&Server]) {
         wait_for_status(&s.base, &psecret, 200, PROPAGATION);
         // Read-only project key: reads yes, writes no.
         assert_eq!(get(&s.base, "/api/compliance/status", &[("X-API-Key", &psecret)]).0, 200);
-        let (status, body) = post(&s.base, "/api/compliance/violations", &[("X-API-Key", &psecret)], r#"{"title":"t","severity":"low"}"#);
+        let (status, body) = post(
+            &s.base,
+            "/api/compliance/violations",
+            &[("X-API-Key", &psecret)],
+            r#"{"title":"t","severity":"low"}"#,
+        );
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["required"], "compliance:write");
         // A gateway key on a compliance route: wrong type.
@@ -62,7 +72,10 @@ fn lifecycle(dir: &std::path::Path, db: &str, servers: &[&Server]) {
         let took = wait_for_status(&s.base, &secret, 401, PROPAGATION);
         eprintln!("deactivation enforced by {} after {took:?}", s.base);
         let (_, body) = get(&s.base, "/api/health", &[("X-API-Key", &secret)]);
-        assert_eq!(body, serde_json::json!({"error":"Invalid or inactive API key","code":"INVALID_API_KEY","authenticated":false}));
+        assert_eq!(
+            body,
+            serde_json::json!({"error":"Invalid or inactive API key","code":"INVALID_API_KEY","authenticated":false})
+        );
     }
     // Reactivate restores it.
     assert_eq!(cli_json(dir, db, &["key", "reactivate", &kid])["status"], "active");
@@ -155,24 +168,64 @@ fn cli_errors_are_clear_and_exit_non_zero() {
     let p = cli_json(dir, &db, &["project", "create", "--name", "P", "--plan", "enterprise", "--daily-limit", "5000"]);
     assert_eq!(p["limits"], serde_json::json!({"daily":5000,"burst":1000,"governor":true}));
     let pid = str_of(&p, "id");
-    check(&["key", "create", "--project", &pid, "--type", "admin", "--env", "prod", "--name", "k"], 2, "unknown key type 'admin'");
-    check(&["key", "create", "--project", &pid, "--type", "gateway", "--env", "live", "--name", "k"], 2, "unknown environment 'live'");
-    check(&["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod", "--name", "k", "--expires-in", "0"], 2, "expiry");
-    check(&["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod", "--name", "k", "--scopes", "compliance:write"], 2, "cannot be granted");
+    check(
+        &["key", "create", "--project", &pid, "--type", "admin", "--env", "prod", "--name", "k"],
+        2,
+        "unknown key type 'admin'",
+    );
+    check(
+        &["key", "create", "--project", &pid, "--type", "gateway", "--env", "live", "--name", "k"],
+        2,
+        "unknown environment 'live'",
+    );
+    check(
+        &["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod", "--name", "k", "--expires-in", "0"],
+        2,
+        "expiry",
+    );
+    check(
+        &[
+            "key",
+            "create",
+            "--project",
+            &pid,
+            "--type",
+            "gateway",
+            "--env",
+            "prod",
+            "--name",
+            "k",
+            "--scopes",
+            "compliance:write",
+        ],
+        2,
+        "cannot be granted",
+    );
     check(&["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod"], 2, "--name");
     check(&["frobnicate"], 2, "unrecognized subcommand");
-    let k = cli_json(dir, &db, &["key", "create", "--project", &pid, "--type", "gateway", "--env", "stg", "--name", "k", "--expires-in", "30"]);
+    let k = cli_json(
+        dir,
+        &db,
+        &["key", "create", "--project", &pid, "--type", "gateway", "--env", "stg", "--name", "k", "--expires-in", "30"],
+    );
     assert!(k["expires_at"].is_string());
     let set = cli_json(dir, &db, &["project", "set-plan", &pid, "--plan", "pro"]);
     assert_eq!(set["limits"]["daily"], 100000);
 
     // user create reads the password from stdin.
-    let out = cli_with(dir, &db, &["user", "create", "--email", "ops@example.com", "--json"], &[], Some("correct horse battery staple\n"));
+    let out = cli_with(
+        dir,
+        &db,
+        &["user", "create", "--email", "ops@example.com", "--json"],
+        &[],
+        Some("correct horse battery staple\n"),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let u: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(u["email"], "ops@example.com");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("horse"));
-    let out = cli_with(dir, &db, &["user", "create", "--email", "ops@example.com"], &[], Some("another long password\n"));
+    let out =
+        cli_with(dir, &db, &["user", "create", "--email", "ops@example.com"], &[], Some("another long password\n"));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
     let out = cli_with(dir, &db, &["user", "create", "--email", "x@example.com"], &[], Some("short\n"));

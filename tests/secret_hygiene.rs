@@ -38,7 +38,8 @@ fn run_scenario(dir: &Path, db: &str, server: &Server) -> Capture {
     let mut ids = Vec::new();
     for (t, e) in [("gateway", "prod"), ("project", "stg"), ("project", "dev"), ("gateway", "dev")] {
         // The create answer is the one place the secret is meant to be: not kept as a log.
-        let k = cli_logged(&["key", "create", "--project", &pid, "--type", t, "--env", e, "--name", "h", "--json"], false);
+        let k =
+            cli_logged(&["key", "create", "--project", &pid, "--type", t, "--env", e, "--name", "h", "--json"], false);
         secrets.push(str_of(&k, "secret"));
         ids.push(str_of(&k, "id"));
     }
@@ -59,7 +60,12 @@ fn run_scenario(dir: &Path, db: &str, server: &Server) -> Capture {
         get(base, &format!("/api/health?api_key={s}"), &[]);
         get(base, &format!("/api/compliance/status?key={s}"), &[]);
         post(base, "/api/compliance/violations", &[], &format!(r#"{{"api_key":"{s}"}}"#));
-        post(base, "/api/compliance/violations", &[("X-API-Key", s)], &format!(r#"{{"title":"{s}","severity":"bogus"}}"#));
+        post(
+            base,
+            "/api/compliance/violations",
+            &[("X-API-Key", s)],
+            &format!(r#"{{"title":"{s}","severity":"bogus"}}"#),
+        );
         // Near misses: a bad checksum and a truncated key.
         let mut bad = s.clone();
         bad.pop();
@@ -98,7 +104,8 @@ fn sqlite_logs_stderr_and_store_files_hold_no_secret() {
     let cap = run_scenario(scratch.path(), &db, &server);
     let logs = server.logs();
     assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "the scenario ran with verbose logs");
-    let password = logs.split("change it at first login): ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_owned();
+    let password =
+        logs.split("change it at first login): ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_owned();
     assert!(server.stop().success());
 
     let stderr = std::fs::read(scratch.path().join("serve.stderr")).unwrap();

@@ -17,7 +17,14 @@ fn audit(action: &str, target: &str, project: &str) -> AuditEntry {
 }
 
 fn project(id: &str) -> ProjectRow {
-    ProjectRow { id: id.into(), name: "P".into(), plan: "free".into(), daily_limit: None, burst: None, created_at: now_ms() }
+    ProjectRow {
+        id: id.into(),
+        name: "P".into(),
+        plan: "free".into(),
+        daily_limit: None,
+        burst: None,
+        created_at: now_ms(),
+    }
 }
 
 fn key(id: &str, project: &str, digest: &str) -> KeyRow {
@@ -58,7 +65,10 @@ each_backend!(projects_round_trip, |s: Store| async move {
     assert_eq!(s.get_project("proj_a").await.unwrap(), Some(p.clone()));
     assert_eq!(s.get_project("nope").await.unwrap(), None);
     assert_eq!(s.count_projects().await.unwrap(), 1);
-    assert!(s.update_project_plan("proj_a", "enterprise", Some(5000), None, &audit("project.set_plan", "proj_a", "proj_a")).await.unwrap());
+    assert!(s
+        .update_project_plan("proj_a", "enterprise", Some(5000), None, &audit("project.set_plan", "proj_a", "proj_a"))
+        .await
+        .unwrap());
     assert!(!s.update_project_plan("nope", "pro", None, None, &audit("x", "nope", "nope")).await.unwrap());
     let got = s.list_projects().await.unwrap();
     assert_eq!(got.len(), 1);
@@ -74,11 +84,20 @@ each_backend!(keys_lifecycle_feed_and_audit, |s: Store| async move {
     let dup = s.insert_key(&key("k3", "p", &"a".repeat(64)), &audit("key.create", "k3", "p")).await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
 
-    let k = s.change_key_status("k1", &["active"], "inactive", &audit("key.deactivate", "k1", "p")).await.unwrap().unwrap();
+    let k =
+        s.change_key_status("k1", &["active"], "inactive", &audit("key.deactivate", "k1", "p")).await.unwrap().unwrap();
     assert_eq!(k.status, "inactive");
     // Not in a `from` state: nothing happens, nothing is logged.
-    assert!(s.change_key_status("k1", &["active"], "inactive", &audit("key.deactivate", "k1", "p")).await.unwrap().is_none());
-    let k = s.change_key_status("k2", &["active", "inactive"], "deleted", &audit("key.delete", "k2", "p")).await.unwrap().unwrap();
+    assert!(s
+        .change_key_status("k1", &["active"], "inactive", &audit("key.deactivate", "k1", "p"))
+        .await
+        .unwrap()
+        .is_none());
+    let k = s
+        .change_key_status("k2", &["active", "inactive"], "deleted", &audit("key.delete", "k2", "p"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(k.status, "deleted");
     assert!(k.deleted_at.is_some());
 
