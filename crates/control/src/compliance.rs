@@ -52,8 +52,9 @@ string_enum!(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewViolation {
-    /// What happened, in one line.
-    pub title: String,
+    /// What happened, in one line. May be left out when `description` is given: its first
+    /// line (up to 200 characters) is used.
+    pub title: Option<String>,
     pub description: Option<String>,
     pub severity: Severity,
     /// Free-form grouping, e.g. `data-protection`.
@@ -62,13 +63,16 @@ pub struct NewViolation {
     pub model_id: Option<String>,
 }
 
-/// Resolve (`status: resolved` with a `note`) or reopen (`status: open`) a violation.
+/// Resolve (`status: resolved` with a `note`) or reopen (`status: open`) a violation. A body
+/// with only a `note` resolves.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViolationPatch {
-    pub status: ViolationStatus,
-    /// Required when resolving: what was done.
-    #[serde(alias = "resolution_note")]
+    /// `resolved` (the default when a note is given) or `open`.
+    pub status: Option<ViolationStatus>,
+    /// Required when resolving: what was done. Also accepted as `resolution_note` or
+    /// `resolution`.
+    #[serde(alias = "resolution_note", alias = "resolution")]
     pub note: Option<String>,
 }
 
@@ -240,7 +244,12 @@ impl Control {
         project_id: &str,
         new: NewViolation,
     ) -> Result<ViolationView, ControlError> {
-        let title = validate_name("title", &new.title, 200)?;
+        let description = optional_text("description", new.description, 5000)?;
+        let title = match (new.title, &description) {
+            (Some(t), _) => validate_name("title", &t, 200)?,
+            (None, Some(d)) => d.lines().next().unwrap_or_default().chars().take(200).collect(),
+            (None, None) => return Err(ControlError::invalid("title", "title is required (or give a description)")),
+        };
         let model_id = optional_text("model_id", new.model_id, 100)?;
         if let Some(m) = &model_id {
             if self.store().get_model(project_id, m).await?.is_none() {
@@ -254,7 +263,7 @@ impl Control {
             id: new_id("vio")?,
             project_id: project_id.into(),
             title,
-            description: optional_text("description", new.description, 5000)?,
+            description,
             severity: new.severity.as_str().into(),
             category: optional_text("category", new.category, 100)?,
             model_id,
@@ -282,7 +291,14 @@ impl Control {
             .await?
             .ok_or_else(|| ControlError::not_found("violation", id))?;
         let note = optional_text("note", patch.note, 5000)?;
-        match patch.status {
+        let status = match (patch.status, &note) {
+            (Some(s), _) => s,
+            (None, Some(_)) => ViolationStatus::Resolved,
+            (None, None) => {
+                return Err(ControlError::invalid("status", "give status (resolved or open), and a note to resolve"))
+            }
+        };
+        match status {
             ViolationStatus::Resolved => {
                 let Some(note) = note else {
                     return Err(ControlError::invalid(
@@ -300,7 +316,7 @@ impl Control {
                 row.resolution_note = note;
             }
         }
-        row.status = patch.status.as_str().into();
+        row.status = status.as_str().into();
         if !self.store().update_violation(&row).await? {
             return Err(ControlError::not_found("violation", id));
         }

@@ -522,7 +522,7 @@ each_backend!(bootstrap_leaves_a_store_with_projects_alone, |c: Control| async m
 
 fn violation(title: &str, severity: Severity, model_id: Option<&str>) -> NewViolation {
     NewViolation {
-        title: title.into(),
+        title: Some(title.into()),
         description: Some("details".into()),
         severity,
         category: Some("data-protection".into()),
@@ -543,7 +543,7 @@ fn model(name: &str, risk_level: RiskLevel, documented: bool) -> NewModel {
 }
 
 fn resolve(note: Option<&str>) -> ViolationPatch {
-    ViolationPatch { status: ViolationStatus::Resolved, note: note.map(Into::into) }
+    ViolationPatch { status: Some(ViolationStatus::Resolved), note: note.map(Into::into) }
 }
 
 fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> HashSet<String> {
@@ -596,7 +596,7 @@ each_backend!(violations_are_created_listed_filtered_and_resolved, |c: Control| 
 
     // Reopening clears the resolution.
     let reopened = c
-        .update_violation(&alice(), &p.id, &low.id, ViolationPatch { status: ViolationStatus::Open, note: None })
+        .update_violation(&alice(), &p.id, &low.id, ViolationPatch { status: Some(ViolationStatus::Open), note: None })
         .await
         .unwrap();
     assert_eq!(reopened.status, ViolationStatus::Open);

@@ -2,10 +2,15 @@
 
 use std::sync::OnceLock;
 
+use axum::http::Method;
 use serde::Serialize;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use crate::access::Access;
+use crate::router::route_table;
 use crate::routes::{compliance, health, system};
 
 /// The shape of every error body (SPEC §4). Some errors add details: `headers_checked` (401
@@ -34,6 +39,52 @@ impl Modify for KeyScheme {
     }
 }
 
+/// Security and auth error answers come from the route table itself, the same table the auth
+/// layer enforces, so the document cannot disagree with what the server does.
+struct FromRouteTable;
+
+impl Modify for FromRouteTable {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for def in route_table() {
+            let Some(item) = openapi.paths.paths.get_mut(def.path) else { continue };
+            let slot = match def.method {
+                Method::GET => &mut item.get,
+                Method::POST => &mut item.post,
+                Method::PATCH => &mut item.patch,
+                Method::PUT => &mut item.put,
+                Method::DELETE => &mut item.delete,
+                _ => continue,
+            };
+            let Some(op) = slot.as_mut() else { continue };
+            match def.access {
+                Access::Public => op.security = None,
+                Access::OptionalKey => {
+                    op.security = Some(vec![
+                        SecurityRequirement::default(),
+                        SecurityRequirement::new("api_key", Vec::<String>::new()),
+                    ]);
+                    add_error(op, "401", "A key was sent and it is not valid");
+                }
+                Access::Scope(scope) => {
+                    op.security = Some(vec![SecurityRequirement::new("api_key", [scope.as_str()])]);
+                    add_error(op, "401", "No key (`MISSING_API_KEY`), or a key that is not valid (`INVALID_API_KEY`)");
+                    add_error(op, "403", "The key lacks the scope listed in `security` (`INSUFFICIENT_PERMISSIONS`)");
+                }
+            }
+        }
+    }
+}
+
+fn add_error(op: &mut Operation, status: &str, description: &str) {
+    op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+            .build()
+            .into()
+    });
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "RegPilot Gateway", description = "API keys, rate limits, usage and compliance records in front of AI providers."),
@@ -53,7 +104,7 @@ impl Modify for KeyScheme {
         compliance::status,
     ),
     components(schemas(ErrorBody)),
-    modifiers(&KeyScheme)
+    modifiers(&KeyScheme, &FromRouteTable)
 )]
 pub struct ApiDoc;
 

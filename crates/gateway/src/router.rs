@@ -6,7 +6,7 @@ use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::{header, Method};
 use axum::middleware::{from_fn_with_state, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use regpilot_keys::Scope;
@@ -77,6 +77,7 @@ pub fn build_router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
         .layer(SetSensitiveRequestHeadersLayer::from_shared(SENSITIVE.to_vec().into()))
+        .layer(from_fn_with_state(state.clone(), refuse_oversized))
         .layer(from_fn_with_state(state, observe))
 }
 
@@ -86,6 +87,16 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// A body declared larger than the limit is refused before anything else runs (bodies sent
+/// without a length are cut at the limit where they are read, in `json.rs`).
+async fn refuse_oversized(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.max_body_bytes as u64) {
+        return ApiError::PayloadTooLarge { limit: state.max_body_bytes }.into_response();
+    }
+    next.run(req).await
 }
 
 /// Outermost layer: counts every answer by route template, method and status. The URL itself

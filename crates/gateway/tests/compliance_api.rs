@@ -281,7 +281,7 @@ async fn violations_are_resolved_with_a_note_and_reopened() {
         assert_400(&c.patch(&path, r#"{"status":"resolved"}"#).await, "note", "no note");
         assert_400(&c.patch(&path, r#"{"status":"resolved","note":"   "}"#).await, "note", "blank note");
         assert_400(&c.patch(&path, r#"{"status":"done","note":"x"}"#).await, "status", "bad status");
-        assert_400(&c.patch(&path, r#"{"note":"x"}"#).await, "status", "no status");
+        assert_400(&c.patch(&path, r#"{}"#).await, "status", "neither status nor note");
         assert_400(&c.patch(&path, r#"{"status":"resolved","note":"x","by":"me"}"#).await, "by", "unknown field");
         let still = c.get(VIOLATIONS).await.json();
         assert_eq!(still["violations"][0]["status"], "open", "a refused change changes nothing");
@@ -530,5 +530,44 @@ async fn unknown_routes_and_wrong_methods_answer_json() {
                 assert!(allow.contains(m), "{ctx}: Allow {allow:?} lacks {m}");
             }
         }
+    }
+}
+
+/// Lenient forms a client may reasonably send: a note alone resolves; `resolution_note` and
+/// `resolution` are the note; a violation may be given by its description alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolution_and_title_have_lenient_forms() {
+    let app = TestApp::new(regpilot_store::Backend::Sqlite).await;
+    let c = client(&app).await;
+    for body in
+        [r#"{"note":"fixed"}"#, r#"{"status":"resolved","resolution_note":"fixed"}"#, r#"{"resolution":"fixed"}"#]
+    {
+        let v = c.create_violation("t", "low").await;
+        let resp = c.patch(&format!("{VIOLATIONS}/{}", v["id"].as_str().unwrap()), body).await;
+        assert_eq!(resp.status, StatusCode::OK, "{body}: {}", resp.describe());
+        assert_eq!(
+            (resp.json()["status"].clone(), resp.json()["resolution_note"].clone()),
+            (json!("resolved"), json!("fixed"))
+        );
+    }
+    let resp =
+        c.post(VIOLATIONS, r#"{"description":"Prompt logs kept past retention\nDetails…","severity":"high"}"#).await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{}", resp.describe());
+    assert_eq!(resp.json()["title"], "Prompt logs kept past retention");
+    assert_400(&c.post(VIOLATIONS, r#"{"severity":"high"}"#).await, "title", "neither title nor description");
+}
+
+/// A body declared over the limit is refused before anything else, even authentication.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_declared_body_is_refused_first() {
+    let app = TestApp::with_body_limit(regpilot_store::Backend::Sqlite, 1024).await;
+    for key in [None, Some("not-a-key")] {
+        let mut b = Request::builder().method(Method::POST).uri(VIOLATIONS).header(header::CONTENT_LENGTH, "2048");
+        if let Some(k) = key {
+            b = b.header("x-api-key", k);
+        }
+        let resp = app.send(b.body(Body::from(vec![b'x'; 2048])).unwrap()).await;
+        assert_eq!(resp.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", resp.describe());
+        assert_eq!(resp.json()["code"], "PAYLOAD_TOO_LARGE");
     }
 }

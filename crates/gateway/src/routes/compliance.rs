@@ -38,7 +38,6 @@ pub struct ModelList {
 /// The project's violations, newest first.
 #[utoipa::path(
     get, path = "/api/compliance/violations", tag = "compliance",
-    security(("api_key" = ["compliance:read"])),
     params(
         ("status" = Option<String>, Query, description = "`open` or `resolved`"),
         ("severity" = Option<String>, Query, description = "`low`, `medium`, `high` or `critical`"),
@@ -60,7 +59,6 @@ pub async fn list_violations(
 /// Records a violation (status `open`).
 #[utoipa::path(
     post, path = "/api/compliance/violations", tag = "compliance",
-    security(("api_key" = ["compliance:write"])),
     request_body = NewViolation,
     responses((status = 201, body = ViolationView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody))
 )]
@@ -76,7 +74,6 @@ pub async fn create_violation(
 /// Resolves a violation with a note, or reopens it.
 #[utoipa::path(
     patch, path = "/api/compliance/violations/{id}", tag = "compliance",
-    security(("api_key" = ["compliance:write"])),
     params(("id" = String, Path, description = "Violation id")),
     request_body = ViolationPatch,
     responses((status = 200, body = ViolationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
@@ -93,7 +90,6 @@ pub async fn update_violation(
 /// The project's model registry; archived entries only with `status=archived` or `all`.
 #[utoipa::path(
     get, path = "/api/compliance/models", tag = "compliance",
-    security(("api_key" = ["compliance:read"])),
     params(("status" = Option<String>, Query, description = "`active` (default), `archived` or `all`")),
     responses((status = 200, body = ModelList), (status = 400, body = ErrorBody))
 )]
@@ -120,7 +116,6 @@ pub async fn list_models(
 /// Registers a model with its EU AI Act risk level.
 #[utoipa::path(
     post, path = "/api/compliance/models", tag = "compliance",
-    security(("api_key" = ["compliance:write"])),
     request_body = NewModel,
     responses((status = 201, body = ModelView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody))
 )]
@@ -134,7 +129,6 @@ pub async fn register_model(
 
 #[utoipa::path(
     get, path = "/api/compliance/models/{id}", tag = "compliance",
-    security(("api_key" = ["compliance:read"])),
     params(("id" = String, Path, description = "Model id")),
     responses((status = 200, body = ModelView), (status = 404, body = ErrorBody))
 )]
@@ -149,7 +143,6 @@ pub async fn get_model(
 /// Changes the fields given; archived entries are read-only (409).
 #[utoipa::path(
     patch, path = "/api/compliance/models/{id}", tag = "compliance",
-    security(("api_key" = ["compliance:write"])),
     params(("id" = String, Path, description = "Model id")),
     request_body = ModelPatch,
     responses((status = 200, body = ModelView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
@@ -166,7 +159,6 @@ pub async fn update_model(
 /// Takes a model out of the active registry, keeping its record.
 #[utoipa::path(
     post, path = "/api/compliance/models/{id}/archive", tag = "compliance",
-    security(("api_key" = ["compliance:write"])),
     params(("id" = String, Path, description = "Model id")),
     responses((status = 200, body = ModelView), (status = 404, body = ErrorBody))
 )]
@@ -182,7 +174,6 @@ pub async fn archive_model(
 /// body and in `docs/compliance.md`).
 #[utoipa::path(
     get, path = "/api/compliance/status", tag = "compliance",
-    security(("api_key" = ["compliance:read"])),
     responses((status = 200, body = ComplianceStatus))
 )]
 pub async fn status(

@@ -25,7 +25,6 @@ pub struct HealthResponse {
 /// Liveness, and whether the key sent (if any) is valid.
 #[utoipa::path(
     get, path = "/api/health", tag = "system",
-    security((), ("api_key" = [])),
     responses(
         (status = 200, description = "Alive; `authenticated` tells whether a valid key was sent", body = HealthResponse),
         (status = 401, description = "A key was sent and it is not valid", body = crate::openapi::ErrorBody),
