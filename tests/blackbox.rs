@@ -162,6 +162,7 @@ fn cli_errors_are_clear_and_exit_non_zero() {
     check(&["key", "list", "--project", "proj_nope"], 1, "project 'proj_nope' not found");
     check(&["key", "deactivate", "key_nope"], 1, "key 'key_nope' not found");
     check(&["project", "set-plan", "proj_nope", "--plan", "pro"], 1, "not found");
+    check(&["project", "set-plan", "proj_nope"], 2, "--plan");
     check(&["project", "create", "--name", "x", "--plan", "gold"], 2, "unknown plan 'gold'");
     check(&["project", "create", "--name", "x", "--daily-limit", "5"], 2, "enterprise plan only");
     check(&["project", "create", "--name", "  "], 2, "name is required");

@@ -61,8 +61,15 @@ pub enum ProjectCommand {
     /// Change a project's plan (and, for enterprise, its custom limits).
     SetPlan {
         project_id: String,
-        #[command(flatten)]
-        plan: PlanArgs,
+        /// free, pro or enterprise
+        #[arg(long)]
+        plan: String,
+        /// Requests per UTC day (enterprise only; default unlimited)
+        #[arg(long)]
+        daily_limit: Option<i64>,
+        /// Burst, requests per second (enterprise only; default 1000)
+        #[arg(long)]
+        burst: Option<i64>,
     },
 }
 

@@ -95,6 +95,13 @@ impl Control {
         burst: Option<i64>,
     ) -> Result<ProjectView, ControlError> {
         plan.validate_custom(daily_limit, burst)?;
+        let current = self.store.get_project(id).await?.ok_or_else(|| ControlError::not_found("project", id))?;
+        // Staying on enterprise keeps the custom figures not given again.
+        let (daily_limit, burst) = if plan == Plan::Enterprise && current.plan == Plan::Enterprise.as_str() {
+            (daily_limit.or(current.daily_limit), burst.or(current.burst))
+        } else {
+            (daily_limit, burst)
+        };
         let audit = AuditEntry {
             at: now_ms(),
             actor: actor.0.clone(),

@@ -753,3 +753,23 @@ async fn read_only_over_write_only_scopes_is_refused() {
         }
     }
 }
+
+/// Changing enterprise figures one at a time keeps the other; leaving enterprise drops both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enterprise_figures_not_given_again_are_kept() {
+    for backend in backends() {
+        let c = Control::new(fresh_store(backend).await);
+        let p = project(&c, "E").await;
+        let set = |plan: Plan, daily: Option<i64>, burst: Option<i64>| {
+            let (c, id) = (c.clone(), p.id.clone());
+            async move { c.set_plan(&alice(), &id, plan, daily, burst).await.unwrap().limits }
+        };
+        assert_eq!(set(Plan::Enterprise, None, Some(500)).await, Limits { daily: None, burst: 500, governor: true });
+        assert_eq!(
+            set(Plan::Enterprise, Some(9000), None).await,
+            Limits { daily: Some(9000), burst: 500, governor: true }
+        );
+        assert_eq!(set(Plan::Pro, None, None).await, Limits { daily: Some(100_000), burst: 100, governor: true });
+        assert_eq!(set(Plan::Enterprise, None, None).await, Limits { daily: None, burst: 1000, governor: true });
+    }
+}

@@ -35,8 +35,8 @@ pub async fn run(control: &Control, cmd: ProjectCommand, json: bool) -> CmdResul
                 table(&["ID", "NAME", "PLAN", "LIMITS", "CREATED"], &rows)
             })
         }
-        ProjectCommand::SetPlan { project_id, plan } => {
-            let p = control.set_plan(&Actor::cli(), &project_id, plan_of(&plan)?, plan.daily_limit, plan.burst).await?;
+        ProjectCommand::SetPlan { project_id, plan, daily_limit, burst } => {
+            let p = control.set_plan(&Actor::cli(), &project_id, plan.parse()?, daily_limit, burst).await?;
             emit(json, &p, || format!("Project {} is now on the {} plan: {}\n", p.id, p.plan, limits_text(&p)))
         }
     }
