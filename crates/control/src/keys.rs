@@ -109,15 +109,7 @@ fn expose_secret<S: serde::Serializer>(secret: &SecretKey, s: S) -> Result<S::Ok
 }
 
 fn key_audit(actor: &Actor, action: &str, key: &KeyRow, detail: Option<String>) -> AuditEntry {
-    AuditEntry {
-        at: now_ms(),
-        actor: actor.0.clone(),
-        action: action.into(),
-        target_type: "key".into(),
-        target_id: key.id.clone(),
-        project_id: Some(key.project_id.clone()),
-        detail,
-    }
+    actor.audit(action, ("key", &key.id), Some(&key.project_id), detail)
 }
 
 impl Control {

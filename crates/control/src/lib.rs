@@ -46,6 +46,25 @@ impl Actor {
     pub fn system() -> Actor {
         Actor("system".into())
     }
+
+    /// An audit-log entry of this actor doing `action` to a record, stamped now.
+    pub(crate) fn audit(
+        &self,
+        action: &str,
+        target: (&str, &str),
+        project_id: Option<&str>,
+        detail: Option<String>,
+    ) -> regpilot_store::AuditEntry {
+        regpilot_store::AuditEntry {
+            at: regpilot_store::now_ms(),
+            actor: self.0.clone(),
+            action: action.into(),
+            target_type: target.0.into(),
+            target_id: target.1.into(),
+            project_id: project_id.map(Into::into),
+            detail,
+        }
+    }
 }
 
 /// The service layer. Cheap to clone.

@@ -1,6 +1,6 @@
 //! Projects and plans.
 
-use regpilot_store::{now_ms, AuditEntry, ProjectRow};
+use regpilot_store::{now_ms, ProjectRow};
 use serde::Serialize;
 
 use crate::ids::new_id;
@@ -64,15 +64,8 @@ impl Control {
             burst: new.burst,
             created_at: now_ms(),
         };
-        let audit = AuditEntry {
-            at: row.created_at,
-            actor: actor.0.clone(),
-            action: "project.create".into(),
-            target_type: "project".into(),
-            target_id: row.id.clone(),
-            project_id: Some(row.id.clone()),
-            detail: Some(format!("plan={}", row.plan)),
-        };
+        let audit =
+            actor.audit("project.create", ("project", &row.id), Some(&row.id), Some(format!("plan={}", row.plan)));
         self.store.insert_project(&row, &audit).await?;
         ProjectView::from_row(row)
     }
@@ -102,19 +95,12 @@ impl Control {
         } else {
             (daily_limit, burst)
         };
-        let audit = AuditEntry {
-            at: now_ms(),
-            actor: actor.0.clone(),
-            action: "project.set_plan".into(),
-            target_type: "project".into(),
-            target_id: id.into(),
-            project_id: Some(id.into()),
-            detail: Some(format!(
-                "plan={plan} daily_limit={} burst={}",
-                daily_limit.map_or("default".into(), |d| d.to_string()),
-                burst.map_or("default".into(), |b| b.to_string())
-            )),
-        };
+        let detail = format!(
+            "plan={plan} daily_limit={} burst={}",
+            daily_limit.map_or("default".into(), |d| d.to_string()),
+            burst.map_or("default".into(), |b| b.to_string())
+        );
+        let audit = actor.audit("project.set_plan", ("project", id), Some(id), Some(detail));
         if !self.store.update_project_plan(id, plan.as_str(), daily_limit, burst, &audit).await? {
             return Err(ControlError::not_found("project", id));
         }

@@ -1,6 +1,6 @@
 //! Dashboard users.
 
-use regpilot_store::{now_ms, AuditEntry, StoreError, UserRow};
+use regpilot_store::{now_ms, StoreError, UserRow};
 use serde::Serialize;
 
 use crate::ids::new_id;
@@ -57,15 +57,8 @@ impl Control {
             must_change_password,
             created_at: now_ms(),
         };
-        let audit = AuditEntry {
-            at: row.created_at,
-            actor: actor.0.clone(),
-            action: "user.create".into(),
-            target_type: "user".into(),
-            target_id: row.id.clone(),
-            project_id: None,
-            detail: Some(format!("email={} role={}", row.email, row.role)),
-        };
+        let detail = format!("email={} role={}", row.email, row.role);
+        let audit = actor.audit("user.create", ("user", &row.id), None, Some(detail));
         match self.store.insert_user(&row, &audit).await {
             Err(StoreError::Conflict(_)) => {
                 return Err(ControlError::Conflict(format!("a user with email '{}' already exists", row.email)))
