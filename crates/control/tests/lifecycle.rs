@@ -308,7 +308,7 @@ each_backend!(keys_of_an_unknown_project_are_refused, |c: Control| async move {
     let r = c.create_key(&alice(), new_key("proj_nope", KeyType::Gateway, Environment::Production)).await;
     assert_not_found(r, "project", "proj_nope");
     assert_not_found(c.list_keys("proj_nope").await, "project", "proj_nope");
-    assert!(c.store().all_keys().await.unwrap().is_empty());
+    assert!(c.store().keys_page("", 10).await.unwrap().is_empty());
 });
 
 each_backend!(the_secret_is_returned_once_and_only_its_digest_is_stored, |c: Control| async move {

@@ -14,14 +14,25 @@ use crate::metrics::Metrics;
 
 /// Events read per store round trip.
 const BATCH: i64 = 1000;
+/// Keys read per store round trip at start.
+const LOAD_PAGE: i64 = 1000;
 
 /// Fills the index from the store and returns the feed position to follow from. The head is
 /// read before the keys, so a change committed in between is read again, never missed.
 pub async fn load_index(store: &Store, index: &KeyIndex, metrics: &Metrics) -> Result<i64, StoreError> {
     let head = store.feed_head().await?;
-    let rows = store.all_keys().await?;
-    for id in index.upsert_rows(&rows) {
-        tracing::error!(key_id = %id, "stored key cannot be read; it will be refused");
+    // A few more than counted: keys created during the load need no regrowth either.
+    index.reserve(usize::try_from(store.count_keys().await?).unwrap_or(0) + 1024);
+    let mut after = String::new();
+    loop {
+        let page = store.keys_page(&after, LOAD_PAGE).await?;
+        for id in index.upsert_rows(&page) {
+            tracing::error!(key_id = %id, "stored key cannot be read; it will be refused");
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == LOAD_PAGE => after = last.id.clone(),
+            _ => break,
+        }
     }
     metrics.feed_position(head, index.len());
     tracing::info!(keys = index.len(), feed_seq = head, "key index loaded");

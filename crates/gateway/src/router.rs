@@ -108,7 +108,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let route = response.extensions().get::<RouteTemplate>().map_or("unmatched", |t| t.0);
     let status = response.status().as_u16();
     state.metrics.request(route, method, status);
-    let key_id = response.extensions().get::<Authenticated>().map(|a| a.0.id.as_str());
+    let key_id = response.extensions().get::<Authenticated>().map(|a| &*a.0.id);
     tracing::debug!(method, route, status, key_id, micros = started.elapsed().as_micros() as u64, "request");
     response
 }

@@ -40,7 +40,8 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("..
 /// a key or admin change that returned is on disk, and a busy timeout so concurrent processes
 /// (the CLI beside a running server) wait for each other instead of failing.
 const SQLITE_PRAGMAS: &str =
-    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+     PRAGMA cache_size = -1024;";
 
 impl Store {
     /// Opens (creating a SQLite file if missing) and migrates.

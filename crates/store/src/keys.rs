@@ -88,9 +88,20 @@ impl Store {
         Ok(rows.iter().map(key_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Every key including tombstones: what an instance loads into its key index at start.
-    pub async fn all_keys(&self) -> Result<Vec<KeyRow>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {KEY_COLUMNS} FROM api_keys k")).fetch_all(&self.pool).await?;
+    /// How many keys (tombstones included) there are: lets the index size itself once.
+    pub async fn count_keys(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM api_keys").fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
+    /// One page of every key, tombstones included, in id order after `after_id` (start with
+    /// `""`): what an instance loads into its key index at start, a page at a time so the
+    /// load never holds every row at once.
+    pub async fn keys_page(&self, after_id: &str, limit: i64) -> Result<Vec<KeyRow>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id > $1 ORDER BY k.id LIMIT $2"))
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(key_from_row).collect::<Result<_, _>>()?)
     }
 

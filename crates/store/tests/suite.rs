@@ -103,7 +103,12 @@ each_backend!(keys_lifecycle_feed_and_audit, |s: Store| async move {
 
     let listed: Vec<String> = s.list_keys("p").await.unwrap().into_iter().map(|k| k.id).collect();
     assert_eq!(listed, vec!["k1"]);
-    assert_eq!(s.all_keys().await.unwrap().len(), 2, "tombstones are loaded into the index");
+    let page: Vec<String> = s.keys_page("", 10).await.unwrap().into_iter().map(|k| k.id).collect();
+    assert_eq!(page, vec!["k1", "k2"], "tombstones are loaded into the index");
+    assert_eq!(s.keys_page("k1", 10).await.unwrap()[0].id, "k2");
+    assert_eq!(s.keys_page("", 1).await.unwrap().len(), 1);
+    assert!(s.keys_page("k2", 10).await.unwrap().is_empty());
+    assert_eq!(s.count_keys().await.unwrap(), 2);
 
     let batch = s.feed_since(head0, 100).await.unwrap();
     let seen: Vec<(String, String)> = batch.events.iter().map(|e| (e.key.id.clone(), e.action.clone())).collect();

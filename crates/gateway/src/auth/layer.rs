@@ -1,8 +1,6 @@
 //! The per-route authentication middleware. Deny by default: a scoped route runs only for a
 //! valid key holding its scope.
 
-use std::sync::Arc;
-
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +14,7 @@ use crate::state::AppState;
 /// The key a request was authenticated with, for the handler (and later the limiter and the
 /// usage recorder).
 #[derive(Debug, Clone)]
-pub struct Authenticated(pub Arc<IndexedKey>);
+pub struct Authenticated(pub IndexedKey);
 
 /// The route template a response came from, for the metrics (set on every routed response).
 #[derive(Debug, Clone, Copy)]

@@ -6,8 +6,6 @@ mod layer;
 pub use extract::{find_key, Presented};
 pub use layer::{auth_layer, Authenticated, RouteCtx, RouteTemplate};
 
-use std::sync::Arc;
-
 use regpilot_control::KeyStatus;
 use regpilot_keys::ParseError;
 
@@ -21,10 +19,10 @@ pub enum AuthOutcome {
     Malformed,
     BadChecksum,
     Unknown,
-    Inactive(Arc<IndexedKey>),
-    Deleted(Arc<IndexedKey>),
-    Expired(Arc<IndexedKey>),
-    Ok(Arc<IndexedKey>),
+    Inactive(IndexedKey),
+    Deleted(IndexedKey),
+    Expired(IndexedKey),
+    Ok(IndexedKey),
 }
 
 impl AuthOutcome {

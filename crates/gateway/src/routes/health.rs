@@ -35,7 +35,7 @@ pub async fn health(key: Option<Extension<Authenticated>>) -> Json<HealthRespons
         Some(Extension(Authenticated(k))) => HealthResponse {
             status: "ok",
             authenticated: true,
-            project_id: Some(k.project_id.clone()),
+            project_id: Some(k.project_id.to_string()),
             key_type: Some(k.key_type),
             environment: Some(k.environment),
         },
