@@ -27,7 +27,8 @@ struct FileSettings {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub listen: SocketAddr,
+    /// As given; only `serve` reads it (see [`Settings::listen_addr`]).
+    pub listen: String,
     pub database_url: String,
     pub max_body_bytes: usize,
     pub feed_poll: Duration,
@@ -64,11 +65,7 @@ impl Settings {
             }
             None => FileSettings::default(),
         };
-        let listen_text =
-            listen.or_else(|| env("REGPILOT_LISTEN")).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
-        let listen: SocketAddr = listen_text
-            .parse()
-            .with_context(|| format!("listen address {listen_text:?} is not IP:PORT (for example 127.0.0.1:8080)"))?;
+        let listen = listen.or_else(|| env("REGPILOT_LISTEN")).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
         let data_dir =
             env("REGPILOT_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         let database_url = match database_url.or(file.database_url) {
@@ -93,10 +90,38 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// `IP:PORT`, `[IPv6]:PORT` or `localhost:PORT`.
+    pub fn listen_addr(&self) -> Result<SocketAddr> {
+        let text = self.listen.trim();
+        let parsed = match text.strip_prefix("localhost:") {
+            Some(port) => port.parse::<u16>().ok().map(|p| SocketAddr::from(([127, 0, 0, 1], p))),
+            None => text.parse().ok(),
+        };
+        parsed.with_context(|| format!("listen address {text:?} is not IP:PORT (for example 127.0.0.1:8080)"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        let with = |l: &str| Settings {
+            listen: l.into(),
+            database_url: String::new(),
+            max_body_bytes: 1,
+            feed_poll: Duration::from_millis(250),
+        };
+        assert_eq!(with("127.0.0.1:8080").listen_addr().unwrap().to_string(), "127.0.0.1:8080");
+        assert_eq!(with("localhost:9000").listen_addr().unwrap().to_string(), "127.0.0.1:9000");
+        assert_eq!(with("[::1]:80").listen_addr().unwrap().to_string(), "[::1]:80");
+        for bad in ["8080", "localhost", "example.com:80", "1.2.3.4:99999"] {
+            assert!(with(bad).listen_addr().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn unknown_keys_in_the_file_are_an_error() {

@@ -1,3 +1,5 @@
+use std::net::SocketAddr;
+
 use regpilot_control::Control;
 use regpilot_gateway::GatewayConfig;
 use regpilot_store::{redact_url, Store};
@@ -6,7 +8,14 @@ use crate::output::Failure;
 use crate::settings::Settings;
 use crate::CmdResult;
 
-pub async fn serve(settings: &Settings, store: Store, control: &Control, json: bool) -> CmdResult {
+pub async fn serve(
+    settings: &Settings,
+    listen: Option<SocketAddr>,
+    store: Store,
+    control: &Control,
+    json: bool,
+) -> CmdResult {
+    let listen = listen.ok_or_else(|| Failure::runtime("serve needs a listen address"))?;
     tracing::info!(store = %redact_url(&settings.database_url), "store opened");
     if let Some(first) = control.bootstrap().await? {
         // Printed once, on stdout, never through the logger.
@@ -25,10 +34,6 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
             );
         }
     }
-    let config = GatewayConfig {
-        listen: settings.listen,
-        max_body_bytes: settings.max_body_bytes,
-        feed_poll: settings.feed_poll,
-    };
+    let config = GatewayConfig { listen, max_body_bytes: settings.max_body_bytes, feed_poll: settings.feed_poll };
     regpilot_gateway::serve(config, store).await.map_err(|e| Failure::runtime(e.to_string()))
 }
