@@ -15,8 +15,8 @@ mod users;
 
 pub use bootstrap::Bootstrapped;
 pub use compliance::{
-    ComplianceStatus, ModelPatch, ModelView, NewModel, NewViolation, RiskLevel, Severity, ViolationPatch,
-    ViolationStatus, ViolationView,
+    ComplianceStatus, ModelPatch, ModelView, NewModel, NewViolation, RegistrySummary, RiskLevel, Severity,
+    SeverityCounts, ViolationPatch, ViolationStatus, ViolationView, SCORE_FORMULA,
 };
 pub use error::ControlError;
 pub use keys::{CreatedKey, KeyStatus, KeyView, NewKey};
