@@ -73,6 +73,16 @@ fn run_scenario(dir: &Path, db: &str, server: &Server) -> Capture {
         get(base, "/api/health", &[("X-API-Key", &bad)]);
         get(base, &format!("/no/such/route/{s}"), &[("X-API-Key", s)]);
     }
+    // A secret passed where an id belongs (a common mix-up) is refused without being echoed.
+    let mut mixups = Vec::new();
+    for args in [vec!["key", "deactivate", secrets[2].as_str()], vec!["key", "list", "--project", secrets[3].as_str()]]
+    {
+        let out = cli_with(dir, db, &args, &env, None);
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a"), "a clear message");
+        mixups.push(("stderr of a secret given as an id".to_string(), out.stderr));
+        mixups.push(("stdout of a secret given as an id".to_string(), out.stdout));
+    }
     let _ = cli_logged(&["key", "deactivate", &ids[0], "--json"], true);
     wait_for_status(base, &secrets[0], 401, std::time::Duration::from_secs(1));
     let _ = cli_logged(&["key", "delete", &ids[1], "--json"], true);
@@ -80,6 +90,7 @@ fn run_scenario(dir: &Path, db: &str, server: &Server) -> Capture {
     get(base, "/api/health", &[("X-API-Key", &secrets[0])]);
     let (_, metrics) = get(base, "/metrics", &[]);
     logs.push(("GET /metrics".into(), metrics.as_str().unwrap().as_bytes().to_vec()));
+    logs.extend(mixups);
     Capture { secrets, logs }
 }
 

@@ -24,7 +24,32 @@ impl ControlError {
         ControlError::Invalid { field, message: message.into() }
     }
 
+    /// A record that does not exist. An "id" that is really a key secret (a common mix-up
+    /// on the command line) is never echoed back, so it cannot reach a terminal log.
     pub fn not_found(what: &'static str, id: &str) -> ControlError {
+        if looks_like_secret(id) {
+            return ControlError::invalid(
+                "id",
+                format!(
+                    "that is an API key secret, not a {what} id ({what} ids look like {}_…); it was not stored",
+                    id_prefix(what)
+                ),
+            );
+        }
         ControlError::NotFound { what, id: id.to_owned() }
+    }
+}
+
+fn looks_like_secret(s: &str) -> bool {
+    regpilot_keys::parse(s).is_ok() || s.starts_with("sk_") || s.starts_with("pk_")
+}
+
+fn id_prefix(what: &str) -> &'static str {
+    match what {
+        "project" => "proj",
+        "key" => "key",
+        "violation" => "vio",
+        "model" => "mdl",
+        _ => "…",
     }
 }
