@@ -56,9 +56,13 @@ async fn authenticate(state: &AppState, access: Access, mut req: Request, next: 
             return ApiError::Forbidden { required: scope }.into_response();
         }
     }
-    req.extensions_mut().insert(Authenticated(key.clone()));
+    // The response carries the key too, but only when the request log line will show it.
+    let for_log = tracing::enabled!(tracing::Level::DEBUG).then(|| Authenticated(key.clone()));
+    req.extensions_mut().insert(Authenticated(key));
     let mut response = next.run(req).await;
-    response.extensions_mut().insert(Authenticated(key));
+    if let Some(k) = for_log {
+        response.extensions_mut().insert(k);
+    }
     response
 }
 
