@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::*;
 use regpilot_store::testing::{backends, fresh_url};
 use regpilot_store::Backend;
+use serde_json::json;
 
 /// The SPEC's bound for a change made anywhere to be enforced everywhere.
 const PROPAGATION: Duration = Duration::from_secs(1);
@@ -167,7 +168,10 @@ fn cli_errors_are_clear_and_exit_non_zero() {
     check(&["project", "create", "--name", "x", "--daily-limit", "5"], 2, "enterprise plan only");
     check(&["project", "create", "--name", "  "], 2, "name is required");
     let p = cli_json(dir, &db, &["project", "create", "--name", "P", "--plan", "enterprise", "--daily-limit", "5000"]);
-    assert_eq!(p["limits"], serde_json::json!({"daily":5000,"burst":1000,"governor":true}));
+    assert_eq!(
+        (&p["plan"], &p["daily_limit"], &p["burst"], &p["governor"]),
+        (&json!("enterprise"), &json!(5000), &json!(1000), &json!(true))
+    );
     let pid = str_of(&p, "id");
     check(
         &["key", "create", "--project", &pid, "--type", "admin", "--env", "prod", "--name", "k"],
@@ -211,7 +215,7 @@ fn cli_errors_are_clear_and_exit_non_zero() {
     );
     assert!(k["expires_at"].is_string());
     let set = cli_json(dir, &db, &["project", "set-plan", &pid, "--plan", "pro"]);
-    assert_eq!(set["limits"]["daily"], 100000);
+    assert_eq!(set["daily_limit"], 100000);
 
     // user create reads the password from stdin.
     let out = cli_with(

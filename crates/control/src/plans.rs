@@ -15,10 +15,10 @@ pub enum Plan {
     Enterprise,
 }
 
-/// A project's effective limits for staging and production keys. `daily: None` is unlimited.
+/// A project's effective limits for staging and production keys. `daily_limit: None` is unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
-    pub daily: Option<i64>,
+    pub daily_limit: Option<i64>,
     pub burst: i64,
     pub governor: bool,
 }
@@ -35,9 +35,11 @@ impl Plan {
     /// The limits of the plan; custom figures apply to enterprise only.
     pub fn limits(self, custom_daily: Option<i64>, custom_burst: Option<i64>) -> Limits {
         match self {
-            Plan::Free => Limits { daily: Some(1_000), burst: 10, governor: false },
-            Plan::Pro => Limits { daily: Some(100_000), burst: 100, governor: true },
-            Plan::Enterprise => Limits { daily: custom_daily, burst: custom_burst.unwrap_or(1_000), governor: true },
+            Plan::Free => Limits { daily_limit: Some(1_000), burst: 10, governor: false },
+            Plan::Pro => Limits { daily_limit: Some(100_000), burst: 100, governor: true },
+            Plan::Enterprise => {
+                Limits { daily_limit: custom_daily, burst: custom_burst.unwrap_or(1_000), governor: true }
+            }
         }
     }
 

@@ -20,7 +20,9 @@ pub struct ProjectView {
     pub id: String,
     pub name: String,
     pub plan: Plan,
-    /// Effective limits for staging and production keys (development keys get a tenth).
+    /// Effective limits for staging and production keys (development keys get a tenth):
+    /// `daily_limit` (null = unlimited), `burst`, `governor`.
+    #[serde(flatten)]
     pub limits: Limits,
     pub created_at: String,
 }

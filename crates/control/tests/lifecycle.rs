@@ -105,12 +105,12 @@ fn secret_tail(secret: &str) -> &str {
 
 each_backend!(projects_get_their_plan_limits, |c: Control| async move {
     let free = c.create_project(&alice(), new_project("Free one", Plan::Free)).await.unwrap();
-    assert_eq!((free.plan, free.limits), (Plan::Free, Limits { daily: Some(1_000), burst: 10, governor: false }));
+    assert_eq!((free.plan, free.limits), (Plan::Free, Limits { daily_limit: Some(1_000), burst: 10, governor: false }));
     let pro = c.create_project(&alice(), new_project("  Pro one  ", Plan::Pro)).await.unwrap();
     assert_eq!(pro.name, "Pro one", "names are trimmed");
-    assert_eq!((pro.plan, pro.limits), (Plan::Pro, Limits { daily: Some(100_000), burst: 100, governor: true }));
+    assert_eq!((pro.plan, pro.limits), (Plan::Pro, Limits { daily_limit: Some(100_000), burst: 100, governor: true }));
     let ent = c.create_project(&alice(), new_project("Ent default", Plan::Enterprise)).await.unwrap();
-    assert_eq!(ent.limits, Limits { daily: None, burst: 1_000, governor: true });
+    assert_eq!(ent.limits, Limits { daily_limit: None, burst: 1_000, governor: true });
     let custom = c
         .create_project(
             &alice(),
@@ -123,7 +123,7 @@ each_backend!(projects_get_their_plan_limits, |c: Control| async move {
         )
         .await
         .unwrap();
-    assert_eq!(custom.limits, Limits { daily: Some(5_000_000), burst: 2_500, governor: true });
+    assert_eq!(custom.limits, Limits { daily_limit: Some(5_000_000), burst: 2_500, governor: true });
     // What was stored reads back the same.
     let again = c.get_project(&custom.id).await.unwrap();
     assert_eq!((again.name.as_str(), again.plan, again.limits), ("Ent custom", Plan::Enterprise, custom.limits));
@@ -184,14 +184,17 @@ each_backend!(set_plan_changes_limits_and_refuses_unknown_projects, |c: Control|
 
     let p = c.create_project(&alice(), new_project("P", Plan::Free)).await.unwrap();
     let up = c.set_plan(&alice(), &p.id, Plan::Enterprise, Some(42_000), Some(77)).await.unwrap();
-    assert_eq!((up.plan, up.limits), (Plan::Enterprise, Limits { daily: Some(42_000), burst: 77, governor: true }));
+    assert_eq!(
+        (up.plan, up.limits),
+        (Plan::Enterprise, Limits { daily_limit: Some(42_000), burst: 77, governor: true })
+    );
     assert_eq!(c.get_project(&p.id).await.unwrap().limits, up.limits);
     // Custom figures only on enterprise; a refused change leaves the project as it was.
     assert_invalid(c.set_plan(&alice(), &p.id, Plan::Pro, Some(5), None).await, "daily_limit");
     assert_invalid(c.set_plan(&alice(), &p.id, Plan::Free, None, Some(5)).await, "burst");
     assert_eq!(c.get_project(&p.id).await.unwrap().plan, Plan::Enterprise);
     let down = c.set_plan(&alice(), &p.id, Plan::Free, None, None).await.unwrap();
-    assert_eq!(down.limits, Limits { daily: Some(1_000), burst: 10, governor: false });
+    assert_eq!(down.limits, Limits { daily_limit: Some(1_000), burst: 10, governor: false });
     let actions: Vec<String> = c.store().audit_for_target(&p.id).await.unwrap().into_iter().map(|a| a.action).collect();
     assert_eq!(actions, ["project.create", "project.set_plan", "project.set_plan"]);
 });
@@ -764,12 +767,15 @@ async fn enterprise_figures_not_given_again_are_kept() {
             let (c, id) = (c.clone(), p.id.clone());
             async move { c.set_plan(&alice(), &id, plan, daily, burst).await.unwrap().limits }
         };
-        assert_eq!(set(Plan::Enterprise, None, Some(500)).await, Limits { daily: None, burst: 500, governor: true });
+        assert_eq!(
+            set(Plan::Enterprise, None, Some(500)).await,
+            Limits { daily_limit: None, burst: 500, governor: true }
+        );
         assert_eq!(
             set(Plan::Enterprise, Some(9000), None).await,
-            Limits { daily: Some(9000), burst: 500, governor: true }
+            Limits { daily_limit: Some(9000), burst: 500, governor: true }
         );
-        assert_eq!(set(Plan::Pro, None, None).await, Limits { daily: Some(100_000), burst: 100, governor: true });
-        assert_eq!(set(Plan::Enterprise, None, None).await, Limits { daily: None, burst: 1000, governor: true });
+        assert_eq!(set(Plan::Pro, None, None).await, Limits { daily_limit: Some(100_000), burst: 100, governor: true });
+        assert_eq!(set(Plan::Enterprise, None, None).await, Limits { daily_limit: None, burst: 1000, governor: true });
     }
 }

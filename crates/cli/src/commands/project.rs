@@ -6,7 +6,7 @@ use crate::output::{emit, table};
 use crate::CmdResult;
 
 fn limits_text(p: &ProjectView) -> String {
-    let daily = p.limits.daily.map_or("unlimited".to_string(), |d| d.to_string());
+    let daily = p.limits.daily_limit.map_or("unlimited".to_string(), |d| d.to_string());
     format!("{daily}/day, burst {}/s", p.limits.burst)
 }
 
