@@ -13,7 +13,7 @@ use regpilot_keys::Scope;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use crate::access::Access;
-use crate::auth::{auth_layer, Authenticated, RouteCtx, RouteTemplate};
+use crate::auth::{auth_layer, key_header_names, Authenticated, RouteCtx, RouteTemplate};
 use crate::error::ApiError;
 use crate::routes::{compliance, health, system};
 use crate::state::AppState;
@@ -56,16 +56,6 @@ pub fn route_table() -> Vec<RouteDef> {
     ]
 }
 
-/// Headers that can carry a key: marked sensitive so no debug print of a request shows them.
-const SENSITIVE: [header::HeaderName; 6] = [
-    header::HeaderName::from_static("x-api-key"),
-    header::HeaderName::from_static("x-regpilot-key"),
-    header::HeaderName::from_static("api-key"),
-    header::AUTHORIZATION,
-    header::HeaderName::from_static("x-authorization"),
-    header::PROXY_AUTHORIZATION,
-];
-
 pub fn build_router(state: AppState) -> Router {
     let mut router = Router::new();
     for def in route_table() {
@@ -76,7 +66,8 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
-        .layer(SetSensitiveRequestHeadersLayer::from_shared(SENSITIVE.to_vec().into()))
+        // Every header that can carry a key is marked sensitive: no debug print of a request shows it.
+        .layer(SetSensitiveRequestHeadersLayer::new(key_header_names().map(header::HeaderName::from_static)))
         .layer(from_fn_with_state(state.clone(), refuse_oversized))
         .layer(from_fn_with_state(state, observe))
 }

@@ -15,24 +15,23 @@ use crate::{init_logging, CmdResult};
 
 pub async fn run(cli: Cli) -> CmdResult {
     let listen = match &cli.command {
-        Command::Serve { listen } => listen.clone(),
+        Command::Serve { listen } => Some(listen.clone()),
         _ => None,
     };
-    init_logging(if matches!(cli.command, Command::Serve { .. }) { "info,sqlx=warn" } else { "warn" });
-    let settings = Settings::load(cli.config.as_deref(), cli.database_url.clone(), listen)
+    init_logging(if listen.is_some() { "info,sqlx=warn" } else { "warn" });
+    let settings = Settings::load(cli.config.as_deref(), cli.database_url.clone(), listen.clone().flatten())
         .map_err(|e| Failure::usage(format!("{e:#}")))?;
     // `serve` checks its address before touching the store.
-    let listen = match cli.command {
-        Command::Serve { .. } => Some(settings.listen_addr().map_err(|e| Failure::usage(format!("{e:#}")))?),
-        _ => None,
-    };
+    if listen.is_some() {
+        settings.listen_addr().map_err(|e| Failure::usage(format!("{e:#}")))?;
+    }
     let store = Store::open(&settings.database_url)
         .await
         .map_err(|e| Failure::runtime(format!("cannot open the store {}: {e}", redact_url(&settings.database_url))))?;
     let control = Control::new(store.clone());
     let json = cli.json;
     let result = match cli.command {
-        Command::Serve { .. } => serve::serve(&settings, listen, store.clone(), &control, json).await,
+        Command::Serve { .. } => serve::serve(&settings, store.clone(), &control, json).await,
         Command::Project(cmd) => project::run(&control, cmd, json).await,
         Command::Key(cmd) => key::run(&control, cmd, json).await,
         Command::User(cmd) => user::run(&control, cmd, json).await,

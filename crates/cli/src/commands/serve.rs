@@ -1,5 +1,3 @@
-use std::net::SocketAddr;
-
 use regpilot_control::Control;
 use regpilot_gateway::GatewayConfig;
 use regpilot_store::{redact_url, Store};
@@ -8,14 +6,8 @@ use crate::output::Failure;
 use crate::settings::Settings;
 use crate::CmdResult;
 
-pub async fn serve(
-    settings: &Settings,
-    listen: Option<SocketAddr>,
-    store: Store,
-    control: &Control,
-    json: bool,
-) -> CmdResult {
-    let listen = listen.ok_or_else(|| Failure::runtime("serve needs a listen address"))?;
+pub async fn serve(settings: &Settings, store: Store, control: &Control, json: bool) -> CmdResult {
+    let listen = settings.listen_addr().map_err(|e| Failure::usage(format!("{e:#}")))?;
     tracing::info!(store = %redact_url(&settings.database_url), "store opened");
     if let Some(first) = control.bootstrap().await? {
         // Printed once, on stdout, never through the logger.

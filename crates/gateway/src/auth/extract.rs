@@ -32,6 +32,11 @@ const SOURCES: [(&str, Form); 6] = [
     ("proxy-authorization", Form::Bearer),
 ];
 
+/// The headers that can carry a key, lowercase, in priority order.
+pub fn key_header_names() -> impl Iterator<Item = &'static str> {
+    SOURCES.iter().map(|(name, _)| *name)
+}
+
 pub fn find_key(headers: &HeaderMap) -> Presented<'_> {
     for (name, form) in &SOURCES {
         let Some(value) = headers.get(*name) else { continue };

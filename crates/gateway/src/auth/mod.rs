@@ -3,7 +3,7 @@
 mod extract;
 mod layer;
 
-pub use extract::{find_key, Presented};
+pub use extract::{find_key, key_header_names, Presented};
 pub use layer::{auth_layer, Authenticated, RouteCtx, RouteTemplate};
 
 use regpilot_control::KeyStatus;
