@@ -33,8 +33,14 @@ pub struct Store {
     url: String,
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (3, "project_events", include_str!("../migrations/sqlite/0003_project_events.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (3, "project_events", include_str!("../migrations/postgres/0003_project_events.sql")),
+];
 
 /// SQLite settings for every connection: WAL so readers never block the writer, `FULL` sync so
 /// a key or admin change that returned is on disk, and a busy timeout so concurrent processes

@@ -1,10 +1,12 @@
 //! The change feed: a numbered log of key changes that every instance follows to keep its
-//! in-memory key index current. PostgreSQL also sends a `NOTIFY` so followers wake at once.
+//! in-memory key index current, and one of project changes (plans and their limits) for the
+//! limiter. PostgreSQL also sends a `NOTIFY` so followers wake at once.
 
 use sqlx::{Any, Row, Transaction};
 
 use crate::keys::{key_from_row, KEY_COLUMNS};
-use crate::{Backend, KeyRow, Store, StoreError};
+use crate::projects::project_from_row;
+use crate::{Backend, KeyRow, ProjectRow, Store, StoreError};
 
 /// The channel PostgreSQL notifies on after each key change.
 pub const NOTIFY_CHANNEL: &str = "regpilot_key_events";
@@ -43,7 +45,57 @@ pub(crate) async fn append_event(
     Ok(())
 }
 
+/// Projects changed after a position, as they are now.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFeedBatch {
+    pub projects: Vec<ProjectRow>,
+    pub last_seq: i64,
+}
+
+pub(crate) async fn append_project_event(
+    backend: Backend,
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO project_events (project_id, at) VALUES ($1, $2)")
+        .bind(project_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    if backend == Backend::Postgres {
+        sqlx::query(&format!("NOTIFY {NOTIFY_CHANNEL}")).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 impl Store {
+    /// The newest project-event number; a follower that loaded every project starts here.
+    pub async fn project_feed_head(&self) -> Result<i64, StoreError> {
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) AS head FROM project_events").fetch_one(&self.pool).await?;
+        Ok(row.try_get("head")?)
+    }
+
+    /// Projects changed after `after` (each once, as it is now), at most `limit` events read.
+    pub async fn project_feed_since(&self, after: i64, limit: i64) -> Result<ProjectFeedBatch, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.seq, p.id, p.name, p.plan, p.daily_limit, p.burst, p.created_at \
+             FROM project_events e JOIN projects p ON p.id = e.project_id WHERE e.seq > $1 ORDER BY e.seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut batch = ProjectFeedBatch { projects: Vec::with_capacity(rows.len()), last_seq: after };
+        for r in &rows {
+            let seq: i64 = r.try_get("seq")?;
+            batch.last_seq = batch.last_seq.max(seq);
+            batch.projects.push(project_from_row(r)?);
+        }
+        Ok(batch)
+    }
+
     /// The newest sequence number; a follower that loaded every key starts from here.
     pub async fn feed_head(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS head FROM key_events").fetch_one(&self.pool).await?;

@@ -29,7 +29,7 @@ pub(crate) fn key_from_row(r: &AnyRow) -> Result<KeyRow, sqlx::Error> {
 }
 
 impl Store {
-    /// Key changes take a transaction-scoped lock on PostgreSQL so that feed sequence numbers
+    /// Key and project changes take a transaction-scoped lock on PostgreSQL so that feed sequence numbers
     /// commit in order: a follower that has seen event N has seen every event below N.
     pub(crate) async fn lock_key_changes(&self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
         if self.backend() == Backend::Postgres {

@@ -18,7 +18,7 @@ mod users;
 
 pub use connect::{redact_url, Backend, Store};
 pub use error::StoreError;
-pub use feed::{FeedBatch, KeyEvent, NOTIFY_CHANNEL};
+pub use feed::{FeedBatch, KeyEvent, ProjectFeedBatch, NOTIFY_CHANNEL};
 pub use rows::*;
 
 /// Milliseconds since the Unix epoch, the store's unit of time.

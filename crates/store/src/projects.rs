@@ -3,11 +3,12 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::feed::append_project_event;
 use crate::{audit::insert_audit, AuditEntry, ProjectRow, Store, StoreError};
 
-const COLUMNS: &str = "id, name, plan, daily_limit, burst, created_at";
+pub(crate) const PROJECT_COLUMNS: &str = "id, name, plan, daily_limit, burst, created_at";
 
-fn from_row(r: &AnyRow) -> Result<ProjectRow, sqlx::Error> {
+pub(crate) fn project_from_row(r: &AnyRow) -> Result<ProjectRow, sqlx::Error> {
     Ok(ProjectRow {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
@@ -21,6 +22,7 @@ fn from_row(r: &AnyRow) -> Result<ProjectRow, sqlx::Error> {
 impl Store {
     pub async fn insert_project(&self, p: &ProjectRow, audit: &AuditEntry) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        self.lock_key_changes(&mut tx).await?;
         sqlx::query(
             "INSERT INTO projects (id, name, plan, daily_limit, burst, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -33,23 +35,24 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         insert_audit(&mut tx, audit).await?;
+        append_project_event(self.backend(), &mut tx, &p.id, audit.at).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn get_project(&self, id: &str) -> Result<Option<ProjectRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM projects WHERE id = $1"))
+        let row = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(from_row).transpose()?)
+        Ok(row.as_ref().map(project_from_row).transpose()?)
     }
 
     pub async fn list_projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM projects ORDER BY created_at, id"))
+        let rows = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY created_at, id"))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(project_from_row).collect::<Result<_, _>>()?)
     }
 
     pub async fn count_projects(&self) -> Result<i64, StoreError> {
@@ -66,6 +69,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        self.lock_key_changes(&mut tx).await?;
         let done = sqlx::query("UPDATE projects SET plan = $1, daily_limit = $2, burst = $3 WHERE id = $4")
             .bind(plan)
             .bind(daily_limit)
@@ -78,6 +82,7 @@ impl Store {
             return Ok(false);
         }
         insert_audit(&mut tx, audit).await?;
+        append_project_event(self.backend(), &mut tx, id, audit.at).await?;
         tx.commit().await?;
         Ok(true)
     }

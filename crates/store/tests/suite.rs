@@ -75,6 +75,22 @@ each_backend!(projects_round_trip, |s: Store| async move {
     assert_eq!((got[0].plan.as_str(), got[0].daily_limit, got[0].burst), ("enterprise", Some(5000), None));
 });
 
+each_backend!(project_changes_are_on_their_own_feed, |s: Store| async move {
+    let head0 = s.project_feed_head().await.unwrap();
+    s.insert_project(&project("pa"), &audit("project.create", "pa", "pa")).await.unwrap();
+    s.insert_project(&project("pb"), &audit("project.create", "pb", "pb")).await.unwrap();
+    s.update_project_plan("pa", "pro", None, None, &audit("project.set_plan", "pa", "pa")).await.unwrap();
+    let batch = s.project_feed_since(head0, 100).await.unwrap();
+    let seen: Vec<(&str, &str)> = batch.projects.iter().map(|p| (p.id.as_str(), p.plan.as_str())).collect();
+    // Each event carries the project as it is now.
+    assert_eq!(seen, vec![("pa", "pro"), ("pb", "free"), ("pa", "pro")]);
+    assert_eq!(batch.last_seq, s.project_feed_head().await.unwrap());
+    assert!(s.project_feed_since(batch.last_seq, 100).await.unwrap().projects.is_empty());
+    assert_eq!(s.project_feed_since(head0, 1).await.unwrap().projects.len(), 1);
+    // Key events are a separate feed.
+    assert!(s.feed_since(0, 100).await.unwrap().events.is_empty());
+});
+
 each_backend!(keys_lifecycle_feed_and_audit, |s: Store| async move {
     s.insert_project(&project("p"), &audit("project.create", "p", "p")).await.unwrap();
     let head0 = s.feed_head().await.unwrap();
