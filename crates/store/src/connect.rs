@@ -35,10 +35,12 @@ pub struct Store {
 
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "usage", include_str!("../migrations/sqlite/0002_usage.sql")),
     (3, "project_events", include_str!("../migrations/sqlite/0003_project_events.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (2, "usage", include_str!("../migrations/postgres/0002_usage.sql")),
     (3, "project_events", include_str!("../migrations/postgres/0003_project_events.sql")),
 ];
 
