@@ -6,6 +6,7 @@
 //! set-up differ per dialect. All SQL is parameterized. The store keeps key digests, never
 //! secrets.
 
+mod alerts;
 mod audit;
 mod compliance;
 mod connect;
@@ -14,12 +15,17 @@ mod feed;
 mod keys;
 mod projects;
 mod rows;
+mod usage;
 mod users;
 
+pub use alerts::{AlertRow, HourWithBaseline, NewCountry};
 pub use connect::{redact_url, Backend, Store};
 pub use error::StoreError;
 pub use feed::{FeedBatch, KeyEvent, ProjectFeedBatch, NOTIFY_CHANNEL};
 pub use rows::*;
+pub use usage::{
+    Bucket, CountryDelta, CountryTotal, HourlyDelta, UsageBatch, UsageCounts, UsageScope, DAY_MS, HOUR_MS,
+};
 
 /// Milliseconds since the Unix epoch, the store's unit of time.
 pub fn now_ms() -> i64 {
