@@ -2,6 +2,7 @@
 //! rule about them. The CLI, the HTTP API and the dashboard all call this one layer, so the
 //! three cannot drift.
 
+mod alerts;
 mod bootstrap;
 mod compliance;
 mod error;
@@ -11,8 +12,10 @@ mod passwords;
 mod plans;
 mod projects;
 mod time_fmt;
+mod usage;
 mod users;
 
+pub use alerts::{AlertKind, AlertRules, AlertSeverity, AlertView};
 pub use bootstrap::Bootstrapped;
 pub use compliance::{
     ComplianceStatus, ModelPatch, ModelView, NewModel, NewViolation, RegistrySummary, RiskLevel, Severity,
@@ -24,6 +27,7 @@ pub use passwords::{hash_password, verify_password};
 pub use plans::{Limits, Plan};
 pub use projects::{NewProject, ProjectView};
 pub use time_fmt::rfc3339;
+pub use usage::{CountryUsage, DayUsage, HourUsage, KeyUsage, KeyUsageSummary, UsagePeriod, UsageReport};
 pub use users::UserView;
 
 use regpilot_store::Store;
