@@ -45,12 +45,19 @@ impl Server {
     /// Starts on a free port with `REGPILOT_DATABASE_URL=db` in `dir`, and waits until it
     /// listens.
     pub fn start(dir: &Path, db: &str, name: &str, rust_log: &str) -> Server {
+        Server::start_with(dir, db, name, rust_log, &[])
+    }
+
+    /// As [`Server::start`], with more environment variables.
+    pub fn start_with(dir: &Path, db: &str, name: &str, rust_log: &str, env: &[(&str, &str)]) -> Server {
         let stdout = dir.join(format!("{name}.stdout"));
         let stderr = dir.join(format!("{name}.stderr"));
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("REGPILOT_DATABASE_URL", db)
-            .env("RUST_LOG", rust_log)
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("REGPILOT_DATABASE_URL", db).env("RUST_LOG", rust_log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).unwrap())
@@ -167,6 +174,34 @@ pub fn get(base: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
     let mut body = String::new();
     resp.body_mut().as_reader().read_to_string(&mut body).unwrap();
     (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+}
+
+/// An answer with its headers (names lower case).
+pub struct Resp {
+    pub status: u16,
+    pub headers: std::collections::HashMap<String, String>,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", String::as_str)
+    }
+}
+
+/// GET with headers; the whole answer.
+pub fn get_full(base: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut req = agent().get(&format!("{base}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut resp = req.call().unwrap();
+    let status = resp.status().as_u16();
+    let headers =
+        resp.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
+    let mut body = String::new();
+    resp.body_mut().as_reader().read_to_string(&mut body).unwrap();
+    Resp { status, headers, body: serde_json::from_str(&body).unwrap_or(Value::String(body)) }
 }
 
 pub fn post(base: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {

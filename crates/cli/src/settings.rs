@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use regpilot_gateway::client_ip::TrustedProxies;
+use regpilot_gateway::FailureMode;
 use serde::Deserialize;
 
 /// The settings file. Every field is optional; see `regpilot.example.toml`.
@@ -23,6 +25,20 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     /// env REGPILOT_FEED_POLL_MS
     feed_poll_ms: Option<u64>,
+    /// env REGPILOT_REDIS_URL
+    redis_url: Option<String>,
+    /// env REGPILOT_REDIS_TIMEOUT_MS
+    redis_timeout_ms: Option<u64>,
+    /// env REGPILOT_REDIS_FAILURE_MODE
+    redis_failure_mode: Option<String>,
+    /// env REGPILOT_TRUSTED_PROXIES (comma-separated there)
+    trusted_proxies: Option<Vec<String>>,
+    /// env REGPILOT_GEOIP_DB
+    geoip_db: Option<PathBuf>,
+    /// env REGPILOT_USAGE_FLUSH_MS
+    usage_flush_ms: Option<u64>,
+    /// env REGPILOT_ALERT_CHECK_SECS
+    alert_check_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -32,7 +48,34 @@ pub struct Settings {
     pub database_url: String,
     pub max_body_bytes: usize,
     pub feed_poll: Duration,
+    pub limits: LimiterSettings,
+    pub usage: UsageSettings,
 }
+
+/// Where limits are kept: in-process, or in Redis shared by every instance.
+#[derive(Debug, Clone)]
+pub struct LimiterSettings {
+    pub redis_url: Option<String>,
+    pub redis_timeout: Duration,
+    pub redis_failure_mode: FailureMode,
+}
+
+/// Usage recording and monitoring.
+#[derive(Debug, Clone)]
+pub struct UsageSettings {
+    pub trusted_proxies: TrustedProxies,
+    /// `None`: no database configured and none in the data folder; countries are `unknown`.
+    pub geoip_db: Option<PathBuf>,
+    pub flush_every: Duration,
+    pub alert_check: Duration,
+}
+
+/// The country database `serve` picks up from the data folder when none is configured
+/// (`scripts/serve` installs one there).
+pub const DATA_DIR_GEOIP_FILE: &str = "country.mmdb";
+pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 25;
+pub const DEFAULT_USAGE_FLUSH_MS: u64 = 1000;
+pub const DEFAULT_ALERT_CHECK_SECS: u64 = 60;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./regpilot-data";
@@ -86,7 +129,45 @@ impl Settings {
         if !(10..=1000).contains(&poll_ms) {
             bail!("feed_poll_ms must be between 10 and 1000 (changes must reach every instance within 1 s)");
         }
-        Ok(Settings { listen, database_url, max_body_bytes, feed_poll: Duration::from_millis(poll_ms) })
+        let limits = LimiterSettings {
+            redis_url: env("REGPILOT_REDIS_URL").or(file.redis_url).filter(|u| !u.trim().is_empty()),
+            redis_timeout: Duration::from_millis(
+                env_parsed("REGPILOT_REDIS_TIMEOUT_MS")?.or(file.redis_timeout_ms).unwrap_or(DEFAULT_REDIS_TIMEOUT_MS),
+            ),
+            redis_failure_mode: match env("REGPILOT_REDIS_FAILURE_MODE").or(file.redis_failure_mode) {
+                Some(m) => m.trim().parse().map_err(|e| anyhow::anyhow!("redis_failure_mode: {e}"))?,
+                None => FailureMode::Local,
+            },
+        };
+        if !(1..=5000).contains(&limits.redis_timeout.as_millis()) {
+            bail!("redis_timeout_ms must be between 1 and 5000");
+        }
+        let proxies = env("REGPILOT_TRUSTED_PROXIES").or(file.trusted_proxies.map(|l| l.join(",")));
+        let trusted_proxies = match proxies {
+            Some(list) => list.parse().map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?,
+            None => TrustedProxies::default(),
+        };
+        let in_data_dir = data_dir.join(DATA_DIR_GEOIP_FILE);
+        let geoip_db = env("REGPILOT_GEOIP_DB")
+            .map(PathBuf::from)
+            .or(file.geoip_db)
+            .or_else(|| in_data_dir.is_file().then_some(in_data_dir));
+        let flush_ms = env_parsed("REGPILOT_USAGE_FLUSH_MS")?.or(file.usage_flush_ms).unwrap_or(DEFAULT_USAGE_FLUSH_MS);
+        if !(10..=60_000).contains(&flush_ms) {
+            bail!("usage_flush_ms must be between 10 and 60000");
+        }
+        let alert_secs =
+            env_parsed("REGPILOT_ALERT_CHECK_SECS")?.or(file.alert_check_secs).unwrap_or(DEFAULT_ALERT_CHECK_SECS);
+        if !(1..=3600).contains(&alert_secs) {
+            bail!("alert_check_secs must be between 1 and 3600");
+        }
+        let usage = UsageSettings {
+            trusted_proxies,
+            geoip_db,
+            flush_every: Duration::from_millis(flush_ms),
+            alert_check: Duration::from_secs(alert_secs),
+        };
+        Ok(Settings { listen, database_url, max_body_bytes, feed_poll: Duration::from_millis(poll_ms), limits, usage })
     }
 }
 
@@ -109,12 +190,7 @@ mod tests {
 
     #[test]
     fn listen_addresses() {
-        let with = |l: &str| Settings {
-            listen: l.into(),
-            database_url: String::new(),
-            max_body_bytes: 1,
-            feed_poll: Duration::from_millis(250),
-        };
+        let with = |l: &str| Settings { listen: l.into(), ..Settings::load(None, Some(String::new()), None).unwrap() };
         assert_eq!(with("127.0.0.1:8080").listen_addr().unwrap().to_string(), "127.0.0.1:8080");
         assert_eq!(with("localhost:9000").listen_addr().unwrap().to_string(), "127.0.0.1:9000");
         assert_eq!(with("[::1]:80").listen_addr().unwrap().to_string(), "[::1]:80");

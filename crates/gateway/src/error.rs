@@ -33,6 +33,11 @@ pub enum ApiError {
     Conflict(String),
     MethodNotAllowed,
     NotReady(String),
+    /// The per-key limiter refused: `limit` is `burst` or `daily`; `retry_after` whole seconds.
+    RateLimited {
+        limit: &'static str,
+        retry_after: u64,
+    },
     /// The cause goes to the log only; the body is opaque.
     Internal(String),
 }
@@ -51,11 +56,25 @@ struct Body<'a> {
     field: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     limit_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
 }
 
 impl Body<'_> {
     fn new<'a>(error: &'a str, code: &'a str) -> Body<'a> {
-        Body { error, code, authenticated: None, headers_checked: None, required: None, field: None, limit_bytes: None }
+        Body {
+            error,
+            code,
+            authenticated: None,
+            headers_checked: None,
+            required: None,
+            field: None,
+            limit_bytes: None,
+            limit: None,
+            retry_after: None,
+        }
     }
 }
 
@@ -70,6 +89,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,6 +140,11 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(m) => Body::new(m, "CONFLICT"),
             ApiError::MethodNotAllowed => Body::new("Method not allowed on this route", "METHOD_NOT_ALLOWED"),
             ApiError::NotReady(m) => Body::new(m, "NOT_READY"),
+            ApiError::RateLimited { limit, retry_after } => Body {
+                limit: Some(limit),
+                retry_after: Some(*retry_after),
+                ..Body::new("Rate limit exceeded", "RATE_LIMIT_EXCEEDED")
+            },
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 Body::new("Internal server error", "INTERNAL_ERROR")
@@ -128,6 +153,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::RateLimited { retry_after, .. } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }

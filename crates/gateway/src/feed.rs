@@ -1,26 +1,37 @@
-//! Keeps the key index current by following the store's change feed: a short poll (every
-//! instance, both backends) plus PostgreSQL `NOTIFY` wake-ups. A change made anywhere — the CLI
-//! in another process, another instance — reaches this instance's index well within a second.
+//! Keeps this instance current by following the store's change feeds: key changes into the key
+//! index, project changes (plans and limits) into the plan table. A short poll (every instance,
+//! both backends) plus PostgreSQL `NOTIFY` wake-ups: a change made anywhere — the CLI in another
+//! process, another instance — is applied here well within a second.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use regpilot_store::{Store, StoreError};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::index::KeyIndex;
-use crate::metrics::Metrics;
+use crate::state::AppState;
 
 /// Events read per store round trip.
 const BATCH: i64 = 1000;
 /// Keys read per store round trip at start.
 const LOAD_PAGE: i64 = 1000;
 
-/// Fills the index from the store and returns the feed position to follow from. The head is
-/// read before the keys, so a change committed in between is read again, never missed.
-pub async fn load_index(store: &Store, index: &KeyIndex, metrics: &Metrics) -> Result<i64, StoreError> {
+/// How far this instance has read each feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FeedPosition {
+    pub keys: i64,
+    pub projects: i64,
+}
+
+/// Fills the plan table and the key index from the store and returns the feed positions to
+/// follow from. Each head is read before its rows, so a change committed in between is read
+/// again, never missed.
+pub async fn load_index(store: &Store, state: &AppState) -> Result<FeedPosition, StoreError> {
+    let projects_head = store.project_feed_head().await?;
+    state.plans.upsert_rows(&store.list_projects().await?);
+
     let head = store.feed_head().await?;
+    let index = &state.index;
     // A few more than counted: keys created during the load need no regrowth either.
     index.reserve(usize::try_from(store.count_keys().await?).unwrap_or(0) + 1024);
     let mut after = String::new();
@@ -34,41 +45,54 @@ pub async fn load_index(store: &Store, index: &KeyIndex, metrics: &Metrics) -> R
             _ => break,
         }
     }
-    metrics.feed_position(head, index.len());
-    tracing::info!(keys = index.len(), feed_seq = head, "key index loaded");
-    Ok(head)
+    state.metrics.feed_position(head, index.len());
+    tracing::info!(keys = index.len(), projects = state.plans.len(), feed_seq = head, "key index loaded");
+    Ok(FeedPosition { keys: head, projects: projects_head })
 }
 
-/// Applies every event after `after`. Returns the new position.
-pub async fn catch_up(store: &Store, index: &KeyIndex, metrics: &Metrics, mut after: i64) -> Result<i64, StoreError> {
+/// Applies every event after `pos`. Returns the new position.
+pub async fn catch_up(store: &Store, state: &AppState, pos: FeedPosition) -> Result<FeedPosition, StoreError> {
+    // Projects first: a key created in a new project finds its limits.
+    let mut projects = pos.projects;
     loop {
-        let batch = store.feed_since(after, BATCH).await?;
+        let batch = store.project_feed_since(projects, BATCH).await?;
+        state.plans.upsert_rows(&batch.projects);
+        for p in &batch.projects {
+            tracing::debug!(project_id = %p.id, plan = %p.plan, "project change applied");
+        }
+        projects = batch.last_seq;
+        if (batch.projects.len() as i64) < BATCH {
+            break;
+        }
+    }
+    let mut keys = pos.keys;
+    loop {
+        let batch = store.feed_since(keys, BATCH).await?;
         let n = batch.events.len();
-        for id in index.upsert_rows(batch.events.iter().map(|e| &e.key)) {
+        for id in state.index.upsert_rows(batch.events.iter().map(|e| &e.key)) {
             tracing::error!(key_id = %id, "changed key cannot be read; it will be refused");
         }
         for e in &batch.events {
             tracing::debug!(seq = e.seq, key_id = %e.key.id, action = %e.action, "key change applied");
         }
-        after = batch.last_seq;
-        metrics.feed_position(after, index.len());
+        keys = batch.last_seq;
+        state.metrics.feed_position(keys, state.index.len());
         if (n as i64) < BATCH {
-            return Ok(after);
+            return Ok(FeedPosition { keys, projects });
         }
     }
 }
 
-/// Follows the feed until `shutdown` turns true.
+/// Follows the feeds until `shutdown` turns true.
 pub fn spawn_follower(
     store: Store,
-    index: Arc<KeyIndex>,
-    metrics: Arc<Metrics>,
-    start: i64,
+    state: AppState,
+    start: FeedPosition,
     poll: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let notify = Arc::new(Notify::new());
+        let notify = std::sync::Arc::new(Notify::new());
         let listener = {
             let (store, notify) = (store.clone(), notify.clone());
             tokio::spawn(async move { store.forward_change_notifications(notify).await })
@@ -80,10 +104,10 @@ pub fn spawn_follower(
                 _ = notify.notified() => {}
                 _ = shutdown.changed() => break,
             }
-            match catch_up(&store, &index, &metrics, position).await {
+            match catch_up(&store, &state, position).await {
                 Ok(p) => position = p,
                 Err(e) => {
-                    metrics.feed_error();
+                    state.metrics.feed_error();
                     tracing::warn!(error = %e, "reading the change feed failed; retrying");
                 }
             }

@@ -9,27 +9,39 @@
 //!    no `Debug` print of a request shows it.
 //! 4. `auth` (per route, from the route's declared [`access::Access`]): reads the key from the
 //!    headers in the SPEC's order, parses it (format + checksum, no I/O), digests it and looks
-//!    it up in the in-memory [`index::KeyIndex`]; then checks the scope the route needs. It
-//!    answers 401/403 itself; otherwise it adds the [`auth::Authenticated`] key to the request.
+//!    it up in the in-memory [`index::KeyIndex`] (401 here). Then the **rate limit**: the key's
+//!    limits come from the in-memory [`plans::PlanTable`] (a tenth for development keys), and
+//!    the [`regpilot_limits::Limiter`] (in-process, or Redis) decides burst and daily quota
+//!    (429 here, with `Retry-After`). Then the scope the route needs (403 here). Otherwise it
+//!    adds the [`auth::Authenticated`] key to the request. Every answer to a valid key gets the
+//!    `x-ratelimit-*` headers, a log line as its environment asks, and a usage event on the
+//!    [`recorder`]'s bounded channel (never waited on; a full channel drops and counts).
 //! 5. the handler: reads its JSON body through [`json::ApiJson`] (size limit → 413, field errors
 //!    → 400 naming the field) and calls the control-plane service layer.
 //!
-//! Key changes reach the index through the change feed ([`feed`]), never by a store query per
-//! request.
+//! Key and plan changes reach the index and the plan table through the change feeds ([`feed`]),
+//! never by a store query per request. The client address is the socket peer, or what
+//! `X-Forwarded-For` says when the peer is a trusted proxy ([`client_ip`]); its country is
+//! looked up by the recorder ([`geo`]), off the request path.
 
 pub mod access;
 pub mod auth;
+pub mod client_ip;
 pub mod error;
 pub mod feed;
+pub mod geo;
 pub mod index;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
+pub mod plans;
+pub mod recorder;
 pub mod router;
 pub mod routes;
 pub mod server;
 pub mod state;
 
+pub use regpilot_limits::FailureMode;
 pub use router::build_router;
 pub use server::{serve, GatewayConfig};
 pub use state::AppState;

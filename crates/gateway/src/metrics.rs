@@ -16,6 +16,12 @@ pub struct Metrics {
     feed_errors: AtomicU64,
     feed_seq: AtomicU64,
     keys_indexed: AtomicU64,
+    rate_limited_burst: AtomicU64,
+    rate_limited_daily: AtomicU64,
+    usage_dropped: AtomicU64,
+    usage_rows_written: AtomicU64,
+    usage_flush_errors: AtomicU64,
+    usage_flush_micros: AtomicU64,
 }
 
 impl Metrics {
@@ -47,9 +53,95 @@ impl Metrics {
         self.feed_errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A request refused by the limiter; `limit` is `burst` or `daily`.
+    pub fn rate_limited(&self, limit: &str) {
+        let c = if limit == "daily" { &self.rate_limited_daily } else { &self.rate_limited_burst };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn usage_dropped(&self, n: u64) {
+        self.usage_dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn usage_flushed(&self, rows: u64, took: std::time::Duration) {
+        self.usage_rows_written.fetch_add(rows, Ordering::Relaxed);
+        self.usage_flush_micros.store(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    pub fn usage_flush_error(&self) {
+        self.usage_flush_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn feed_position(&self, seq: i64, keys_indexed: usize) {
         self.feed_seq.store(seq.max(0) as u64, Ordering::Relaxed);
         self.keys_indexed.store(keys_indexed as u64, Ordering::Relaxed);
+    }
+
+    /// The counters, then the limiter's own.
+    pub fn render_with(&self, limiter: &regpilot_limits::LimiterStats) -> String {
+        let mut out = self.render();
+        let _ = writeln!(
+            out,
+            "# HELP regpilot_rate_limited_total Requests refused by the per-key limiter, by the limit hit.\n\
+             # TYPE regpilot_rate_limited_total counter\n\
+             regpilot_rate_limited_total{{limit=\"burst\"}} {}\n\
+             regpilot_rate_limited_total{{limit=\"daily\"}} {}",
+            self.rate_limited_burst.load(Ordering::Relaxed),
+            self.rate_limited_daily.load(Ordering::Relaxed)
+        );
+        for (name, help, kind, value) in [
+            (
+                "regpilot_usage_dropped_total",
+                "Usage events dropped (recorder channel full, or a batch that could not be written).",
+                "counter",
+                self.usage_dropped.load(Ordering::Relaxed),
+            ),
+            (
+                "regpilot_usage_rows_written_total",
+                "Hourly usage rows written to the store.",
+                "counter",
+                self.usage_rows_written.load(Ordering::Relaxed),
+            ),
+            (
+                "regpilot_usage_flush_errors_total",
+                "Failed usage writes (retried with the next batch).",
+                "counter",
+                self.usage_flush_errors.load(Ordering::Relaxed),
+            ),
+            (
+                "regpilot_usage_last_flush_microseconds",
+                "Duration of the last usage write.",
+                "gauge",
+                self.usage_flush_micros.load(Ordering::Relaxed),
+            ),
+            (
+                "regpilot_limiter_redis_errors_total",
+                "Redis calls of the limiter that failed or timed out.",
+                "counter",
+                limiter.redis_errors,
+            ),
+            (
+                "regpilot_limiter_fallback_decisions_total",
+                "Decisions made in-process while Redis was unreachable (failure mode local).",
+                "counter",
+                limiter.fallback_decisions,
+            ),
+            (
+                "regpilot_limiter_open_admits_total",
+                "Requests admitted unchecked while Redis was unreachable (failure mode open).",
+                "counter",
+                limiter.open_admits,
+            ),
+            (
+                "regpilot_limiter_closed_refusals_total",
+                "Requests answered 503 while Redis was unreachable (failure mode closed).",
+                "counter",
+                limiter.closed_refusals,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
+        out
     }
 
     pub fn render(&self) -> String {

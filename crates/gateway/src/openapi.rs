@@ -11,15 +11,21 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::access::Access;
 use crate::router::route_table;
-use crate::routes::{compliance, health, system};
+use crate::routes::{compliance, health, system, usage};
 
 /// The shape of every error body (SPEC §4). Some errors add details: `headers_checked` (401
 /// missing key), `authenticated` (401 on `/api/health`), `required` (403), `field` (400),
-/// `limit_bytes` (413).
+/// `limit_bytes` (413), `limit` and `retry_after` (429).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: String,
     pub code: String,
+    /// 429: the limit that was hit, `burst` or `daily`.
+    #[schema(nullable = false)]
+    pub limit: Option<String>,
+    /// 429: whole seconds to wait (also in the `Retry-After` header).
+    #[schema(nullable = false)]
+    pub retry_after: Option<u64>,
 }
 
 struct KeyScheme;
@@ -64,16 +70,22 @@ impl Modify for FromRouteTable {
                         SecurityRequirement::new("api_key", Vec::<String>::new()),
                     ]);
                     add_error(op, "401", "A key was sent and it is not valid");
+                    add_error(op, "429", RATE_LIMITED);
                 }
                 Access::Scope(scope) => {
                     op.security = Some(vec![SecurityRequirement::new("api_key", [scope.as_str()])]);
                     add_error(op, "401", "No key (`MISSING_API_KEY`), or a key that is not valid (`INVALID_API_KEY`)");
                     add_error(op, "403", "The key lacks the scope listed in `security` (`INSUFFICIENT_PERMISSIONS`)");
+                    add_error(op, "429", RATE_LIMITED);
                 }
             }
         }
     }
 }
+
+const RATE_LIMITED: &str = "The key's burst or daily limit was hit (`RATE_LIMIT_EXCEEDED`, with `limit` and \
+     `retry_after`; `Retry-After` header). Every answer to a valid key carries `x-ratelimit-limit`, \
+     `x-ratelimit-remaining` and `x-ratelimit-reset`.";
 
 fn add_error(op: &mut Operation, status: &str, description: &str) {
     op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
@@ -101,6 +113,7 @@ fn add_error(op: &mut Operation, status: &str, description: &str) {
         compliance::get_model,
         compliance::update_model,
         compliance::archive_model,
+        usage::usage,
         compliance::status,
     ),
     components(schemas(ErrorBody)),

@@ -15,7 +15,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use crate::access::Access;
 use crate::auth::{auth_layer, key_header_names, Authenticated, RouteCtx, RouteTemplate};
 use crate::error::ApiError;
-use crate::routes::{compliance, health, system};
+use crate::routes::{compliance, health, system, usage};
 use crate::state::AppState;
 
 /// One route: method, path template, what it requires, and its handler.
@@ -53,6 +53,7 @@ pub fn route_table() -> Vec<RouteDef> {
         route(M::PATCH, "/api/compliance/models/{id}", Needs(Scope::ComplianceWrite), compliance::update_model),
         route(M::POST, "/api/compliance/models/{id}/archive", Needs(Scope::ComplianceWrite), compliance::archive_model),
         route(M::GET, "/api/compliance/status", Needs(Scope::ComplianceRead), compliance::status),
+        route(M::GET, "/api/usage", Needs(Scope::UsageRead), usage::usage),
     ]
 }
 

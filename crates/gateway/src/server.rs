@@ -1,24 +1,45 @@
-//! Running the gateway: load the key index, follow the change feed, serve until a signal.
+//! Running the gateway: load the plan table and key index, restore today's quotas, follow the
+//! change feeds, record usage, watch for unusual activity, and serve until a signal.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use regpilot_control::Control;
-use regpilot_store::{Store, StoreError};
+use regpilot_limits::{now_micros, FailureMode, Limiter};
+use regpilot_store::{now_ms, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
+use crate::client_ip::TrustedProxies;
 use crate::feed::{load_index, spawn_follower};
+use crate::geo::GeoIp;
 use crate::index::KeyIndex;
+use crate::recorder::{spawn_recorder, RecorderConfig};
 use crate::{build_router, AppState};
+
+const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
-    /// How often the change feed is polled (PostgreSQL also wakes followers at once).
+    /// How often the change feeds are polled (PostgreSQL also wakes followers at once).
     pub feed_poll: Duration,
+    /// `redis://…` to share limits across instances; `None` limits in-process.
+    pub redis_url: Option<String>,
+    /// Longest wait for Redis on the request path.
+    pub redis_timeout: Duration,
+    /// What the limiter does while Redis is unreachable.
+    pub redis_failure_mode: FailureMode,
+    pub trusted_proxies: TrustedProxies,
+    /// A MaxMind-format country database; without one every country is `unknown`.
+    pub geoip_db: Option<PathBuf>,
+    pub usage: RecorderConfig,
+    /// How often the unusual-activity rules run.
+    pub alert_check: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,23 +48,53 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("loading the key index: {0}")]
     Store(#[from] StoreError),
+    #[error("rate limiter: {0}")]
+    Limiter(String),
+    #[error("{0}")]
+    GeoIp(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Serves until SIGINT or SIGTERM, then stops following the feed and closes the store.
+/// Serves until SIGINT or SIGTERM, then stops following the feeds, writes the usage still held,
+/// and closes the store.
 pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError> {
-    let index = Arc::new(KeyIndex::new());
-    let state = AppState::new(Control::new(store.clone()), index.clone(), config.max_body_bytes);
-    let start = load_index(&store, &index, &state.metrics).await?;
+    let limiter = match &config.redis_url {
+        None => Limiter::local(),
+        Some(url) => Limiter::redis(url, config.redis_timeout, config.redis_failure_mode)
+            .await
+            .map_err(|e| ServeError::Limiter(e.to_string()))?,
+    };
+    let geo = match &config.geoip_db {
+        Some(path) => {
+            let geo = GeoIp::open(path).map_err(ServeError::GeoIp)?;
+            tracing::info!(database = geo.database_type(), "GeoIP country database loaded");
+            Some(Arc::new(geo))
+        }
+        None => None,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let follower = spawn_follower(store.clone(), index, state.metrics.clone(), start, config.feed_poll, stop_rx);
+    let state = AppState::new(Control::new(store.clone()), Arc::new(KeyIndex::new()), config.max_body_bytes);
+    let (usage, recorder) =
+        spawn_recorder(store.clone(), geo, state.metrics.clone(), config.usage.clone(), stop_rx.clone());
+    let state =
+        state.with_limiter(Arc::new(limiter)).with_usage(usage).with_trusted_proxies(config.trusted_proxies.clone());
+
+    let start = load_index(&store, &state).await?;
+    restore_daily_counts(&store, &state).await?;
+    let follower = spawn_follower(store.clone(), state.clone(), start, config.feed_poll, stop_rx.clone());
+    let detector = spawn_alert_detector(state.control.clone(), config.alert_check, stop_rx);
 
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     let local = listener.local_addr()?;
     state.set_ready(true);
-    tracing::info!(addr = %local, store = store.backend().as_str(), "listening on http://{local}");
+    tracing::info!(
+        addr = %local,
+        store = store.backend().as_str(),
+        rate_limiter = state.limiter.backend(),
+        "listening on http://{local}"
+    );
 
     let app = build_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown_state = state.clone();
@@ -57,9 +108,52 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
 
     let _ = stop_tx.send(true);
     let _ = follower.await;
+    let _ = detector.await;
+    let _ = recorder.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A restart does not hand out a fresh daily quota: today's admitted requests per key, as the
+/// usage recorder wrote them, are counted again. (With Redis the counts live in Redis; this
+/// seeds the in-process fallback.)
+async fn restore_daily_counts(store: &Store, state: &AppState) -> Result<(), StoreError> {
+    let now_us = now_micros();
+    let now = now_us / 1000;
+    let used = store.daily_used(now - now.rem_euclid(DAY_MS)).await?;
+    for (key_id, n) in &used {
+        state.limiter.seed_daily(key_id, u64::try_from(*n).unwrap_or(0), now_us);
+    }
+    tracing::info!(keys = used.len(), "today's request counts restored");
+    Ok(())
+}
+
+/// Runs the unusual-activity rules in the background, never on the request path.
+fn spawn_alert_detector(control: Control, every: Duration, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => break,
+            }
+            match control.detect_alerts(now_ms()).await {
+                Ok(raised) => {
+                    for a in raised {
+                        tracing::warn!(
+                            alert_id = %a.id,
+                            project_id = %a.project_id,
+                            key_id = a.key_id.as_deref().unwrap_or(""),
+                            kind = a.kind.as_str(),
+                            "alert: {}",
+                            a.message
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "running the alert rules failed; retrying"),
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {

@@ -81,7 +81,8 @@ fn expect(access: Access, method: &Method, path: &str, cred: Cred) -> Expect {
         Access::Scope(scope) => match cred {
             Cred::None => Expect::Missing,
             c if c.is_invalid() => Expect::Invalid { health: false },
-            Cred::WrongType => Expect::Forbidden(scope.as_str()),
+            // `usage:read` is granted to both key types (SPEC §2): the gateway key is no wrong type there.
+            Cred::WrongType if scope != Scope::UsageRead => Expect::Forbidden(scope.as_str()),
             Cred::ReadOnly if !scope.is_read() => Expect::Forbidden(scope.as_str()),
             _ => Expect::Handler(success),
         },
@@ -153,7 +154,7 @@ async fn run_table(backend: Backend) {
     let fx = fixture(backend).await;
     let app = &fx.app;
     let table = route_table();
-    assert_eq!(table.len(), 13, "the table below covers every route; update it with the route table");
+    assert_eq!(table.len(), 14, "the table below covers every route; update it with the route table");
     let mut checked = 0;
     for route in &table {
         let path = fx.concrete_path(route.path);
@@ -163,7 +164,16 @@ async fn run_table(backend: Backend) {
             let secret = fx.secrets[&cred].as_deref();
             let resp = app.call_with(route.method.clone(), &path, secret, body).await;
             let ctx = format!("[{backend:?}] {} {} with {cred:?}", route.method, route.path);
-            match expect(route.access, &route.method, route.path, cred) {
+            let expected = expect(route.access, &route.method, route.path, cred);
+            // Every answer to a valid key, and only those, carries the rate-limit headers.
+            let authenticated =
+                matches!(expected, Expect::Forbidden(_) | Expect::HealthAuthenticated(_) | Expect::Handler(_))
+                    && route.access != Access::Public
+                    && secret.is_some();
+            for h in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] {
+                assert_eq!(resp.header(h).is_some(), authenticated, "{ctx}: {h}");
+            }
+            match expected {
                 Expect::Missing => assert_401(&resp, MISSING_BODY, &ctx),
                 Expect::Invalid { health } => {
                     assert_401(&resp, if health { INVALID_BODY_HEALTH } else { INVALID_BODY }, &ctx);
@@ -203,12 +213,14 @@ async fn run_table(backend: Backend) {
             assert_eq!(invalid_bodies.len(), 6, "{}", route.path);
         }
     }
-    assert_eq!(checked, 13 * Cred::ALL.len());
+    assert_eq!(checked, 14 * Cred::ALL.len());
 }
 
 fn check_handler_body(app: &TestApp, template: &str, resp: &Resp, ctx: &str) {
     match template {
-        "/api/ready" => assert_eq!(resp.text(), r#"{"status":"ready","store":"ok"}"#, "{ctx}"),
+        "/api/ready" => {
+            assert_eq!(resp.text(), r#"{"status":"ready","store":"ok","rate_limiter":"local"}"#, "{ctx}")
+        }
         "/metrics" => {
             assert!(resp.header("content-type").unwrap().starts_with("text/plain"), "{ctx}");
             assert!(resp.text().contains("regpilot_auth_outcomes_total"), "{ctx}");
@@ -250,6 +262,7 @@ fn route_table_declares_the_specs_scopes() {
         ("PATCH", "/api/compliance/models/{id}", write),
         ("POST", "/api/compliance/models/{id}/archive", write),
         ("GET", "/api/compliance/status", read),
+        ("GET", "/api/usage", Access::Scope(Scope::UsageRead)),
     ];
     let expected: Vec<(String, String, Access)> =
         expected.iter().map(|(m, p, a)| ((*m).to_owned(), (*p).to_owned(), *a)).collect();
@@ -509,7 +522,7 @@ async fn an_index_loaded_at_start_up_sees_every_state() {
 
     let index = std::sync::Arc::new(regpilot_gateway::index::KeyIndex::new());
     let state = regpilot_gateway::AppState::new(app.control.clone(), index.clone(), MIB);
-    regpilot_gateway::feed::load_index(&app.store, &index, &state.metrics).await.unwrap();
+    regpilot_gateway::feed::load_index(&app.store, &state).await.unwrap();
     state.set_ready(true);
     let second = regpilot_gateway::build_router(state);
     let now = regpilot_store::now_ms();

@@ -1,4 +1,5 @@
 use regpilot_control::Control;
+use regpilot_gateway::recorder::RecorderConfig;
 use regpilot_gateway::GatewayConfig;
 use regpilot_store::{redact_url, Store};
 
@@ -26,6 +27,21 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
             );
         }
     }
-    let config = GatewayConfig { listen, max_body_bytes: settings.max_body_bytes, feed_poll: settings.feed_poll };
+    let (limits, usage) = (&settings.limits, &settings.usage);
+    if let Some(url) = &limits.redis_url {
+        tracing::info!(redis = %redact_url(url), failure_mode = limits.redis_failure_mode.as_str(), "limits shared in Redis");
+    }
+    let config = GatewayConfig {
+        listen,
+        max_body_bytes: settings.max_body_bytes,
+        feed_poll: settings.feed_poll,
+        redis_url: limits.redis_url.clone(),
+        redis_timeout: limits.redis_timeout,
+        redis_failure_mode: limits.redis_failure_mode,
+        trusted_proxies: usage.trusted_proxies.clone(),
+        geoip_db: usage.geoip_db.clone(),
+        usage: RecorderConfig { flush_every: usage.flush_every, ..RecorderConfig::default() },
+        alert_check: usage.alert_check,
+    };
     regpilot_gateway::serve(config, store).await.map_err(|e| Failure::runtime(e.to_string()))
 }

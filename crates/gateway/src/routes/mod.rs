@@ -3,3 +3,4 @@
 pub mod compliance;
 pub mod health;
 pub mod system;
+pub mod usage;

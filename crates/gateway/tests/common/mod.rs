@@ -2,8 +2,8 @@
 //! plus helpers to create keys in every state and to send requests with `oneshot`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
@@ -64,6 +64,11 @@ impl Resp {
     }
 }
 
+/// Enterprise, no daily limit, a burst no test reaches (development keys get a tenth).
+pub fn unlimited_project(name: &str) -> NewProject {
+    NewProject { name: name.into(), plan: Plan::Enterprise, daily_limit: None, burst: Some(10_000_000) }
+}
+
 pub struct TestApp {
     pub backend: Backend,
     pub store: Store,
@@ -71,9 +76,10 @@ pub struct TestApp {
     pub index: Arc<KeyIndex>,
     pub state: AppState,
     pub router: Router,
-    /// A free-plan project created with the app.
+    /// A project created with the app, on a plan whose limits these tests never reach (the
+    /// limits have their own tests).
     pub project_id: String,
-    feed_pos: AtomicI64,
+    feed_pos: Mutex<feed::FeedPosition>,
 }
 
 static ROW_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -87,37 +93,27 @@ impl TestApp {
         let store = regpilot_store::testing::fresh_store(backend).await;
         let control = Control::new(store.clone());
         let project_id = control
-            .create_project(
-                &Actor::system(),
-                NewProject { name: "Test project".into(), plan: Plan::Free, daily_limit: None, burst: None },
-            )
+            .create_project(&Actor::system(), unlimited_project("Test project"))
             .await
             .expect("create project")
             .id;
         let index = Arc::new(KeyIndex::new());
         let state = AppState::new(control.clone(), index.clone(), max_body_bytes);
-        let pos = feed::load_index(&store, &index, &state.metrics).await.expect("load index");
+        let pos = feed::load_index(&store, &state).await.expect("load index");
         state.set_ready(true);
         let router = build_router(state.clone());
-        TestApp { backend, store, control, index, state, router, project_id, feed_pos: AtomicI64::new(pos) }
+        TestApp { backend, store, control, index, state, router, project_id, feed_pos: Mutex::new(pos) }
     }
 
     /// Applies every key change made since the last load to the index (what the follower does).
     pub async fn refresh(&self) {
-        let after = self.feed_pos.load(Ordering::SeqCst);
-        let pos = feed::catch_up(&self.store, &self.index, &self.state.metrics, after).await.expect("catch up");
-        self.feed_pos.store(pos, Ordering::SeqCst);
+        let after = *self.feed_pos.lock().unwrap();
+        let pos = feed::catch_up(&self.store, &self.state, after).await.expect("catch up");
+        *self.feed_pos.lock().unwrap() = pos;
     }
 
     pub async fn create_project(&self, name: &str) -> String {
-        self.control
-            .create_project(
-                &Actor::system(),
-                NewProject { name: name.into(), plan: Plan::Free, daily_limit: None, burst: None },
-            )
-            .await
-            .expect("create project")
-            .id
+        self.control.create_project(&Actor::system(), unlimited_project(name)).await.expect("create project").id
     }
 
     /// Creates a key through the control plane and refreshes the index.
