@@ -45,6 +45,9 @@ pub enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     User(UserCommand),
+    /// List and acknowledge alerts on unusual key activity.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,4 +136,21 @@ pub enum UserCommand {
         #[arg(long, default_value = "admin")]
         role: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List a project's open alerts, newest first.
+    List {
+        #[arg(long)]
+        project: String,
+        /// Include acknowledged alerts.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Acknowledge an alert: it leaves the list of open alerts.
+    Ack { alert_id: String },
+    /// Run the alert rules now and print the alerts they raise (a running server does this
+    /// every minute).
+    Check,
 }

@@ -197,7 +197,12 @@ fn days_filled(buckets: &[(i64, UsageCounts)], first: i64, last_day: i64) -> Vec
         .map(|i| {
             let day = first + i * DAY_MS;
             let c = by_day.get(&day).copied().copied().unwrap_or_default();
-            DayUsage { date: date(day), requests: c.requests, errors: c.errors, error_rate: ratio(c.errors, c.requests) }
+            DayUsage {
+                date: date(day),
+                requests: c.requests,
+                errors: c.errors,
+                error_rate: ratio(c.errors, c.requests),
+            }
         })
         .collect()
 }
@@ -247,13 +252,8 @@ impl Control {
         let by_key = self.store.usage_by_key(scope, from, until).await?;
         let by_day = self.store.usage_buckets(scope, Bucket::Day, from, until).await?;
         let countries = self.store.usage_countries(scope, from, today + DAY_MS).await?;
-        let keys: HashMap<String, KeyRow> = self
-            .store
-            .project_keys_with_tombstones(project_id)
-            .await?
-            .into_iter()
-            .map(|k| (k.id.clone(), k))
-            .collect();
+        let keys: HashMap<String, KeyRow> =
+            self.store.project_keys_with_tombstones(project_id).await?.into_iter().map(|k| (k.id.clone(), k)).collect();
 
         let mut total = UsageCounts::default();
         let mut lines = Vec::new();

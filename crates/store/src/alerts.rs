@@ -107,12 +107,13 @@ impl Store {
         Ok(row.as_ref().map(alert_from_row).transpose()?)
     }
 
-    /// A project's alerts, newest first; acknowledged ones only when asked for.
+    /// A project's alerts, newest first (of one run, warnings before info, as 'warning' sorts
+    /// after 'info'); acknowledged ones only when asked for.
     pub async fn list_alerts(&self, project_id: &str, include_acknowledged: bool) -> Result<Vec<AlertRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {ALERT_COLUMNS} FROM alerts a LEFT JOIN api_keys k ON k.id = a.key_id \
              WHERE a.project_id = $1 AND ($2 = 1 OR a.acknowledged_at IS NULL) \
-             ORDER BY a.created_at DESC, a.kind, a.id DESC"
+             ORDER BY a.created_at DESC, a.severity DESC, a.kind, a.id"
         ))
         .bind(project_id)
         .bind(i64::from(include_acknowledged))

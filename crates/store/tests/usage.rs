@@ -271,6 +271,14 @@ each_backend!(alerts_dedupe_list_and_acknowledge, |s: Store| async move {
     let open: Vec<_> = s.list_alerts("p", false).await.unwrap().into_iter().map(|a| a.id).collect();
     assert_eq!(open, vec!["a4", "a1"]);
     assert_eq!(s.list_alerts("p", true).await.unwrap().len(), 3);
+    // Of alerts raised together, warnings come before info.
+    let mut info = alert("a5", "d5", DAY0 + 50);
+    info.severity = "info".into();
+    info.kind = "rotation_due".into();
+    assert!(s.insert_alert(&info).await.unwrap());
+    assert!(s.insert_alert(&alert("a6", "d6", DAY0 + 50)).await.unwrap());
+    let newest: Vec<_> = s.list_alerts("p", false).await.unwrap().into_iter().map(|a| a.id).take(2).collect();
+    assert_eq!(newest, vec!["a6", "a5"]);
     assert!(s.list_alerts("other", true).await.unwrap().is_empty());
 });
 

@@ -1,5 +1,6 @@
 //! One function per command, all on the control-plane service layer.
 
+mod alerts;
 mod key;
 mod project;
 mod serve;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Project(cmd) => project::run(&control, cmd, json).await,
         Command::Key(cmd) => key::run(&control, cmd, json).await,
         Command::User(cmd) => user::run(&control, cmd, json).await,
+        Command::Alerts(cmd) => alerts::run(&control, cmd, json).await,
     };
     store.close().await;
     result
