@@ -49,6 +49,7 @@
 mod breaker;
 mod error;
 mod gcra;
+mod hash;
 mod limiter;
 mod local;
 mod redis;
