@@ -17,9 +17,11 @@ const PROPAGATION: Duration = Duration::from_secs(1);
 /// Creates a project and keys with the CLI, then walks one key through its lifecycle while
 /// every server in `servers` is checked.
 fn lifecycle(dir: &std::path::Path, db: &str, servers: &[&Server]) {
-    let project = cli_json(dir, db, &["project", "create", "--name", "Acme"]);
+    // Limits have their own tests (tests/limits_usage.rs); here the polling must never meet them.
+    let project =
+        cli_json(dir, db, &["project", "create", "--name", "Acme", "--plan", "enterprise", "--burst", "100000"]);
     let pid = str_of(&project, "id");
-    assert_eq!(project["plan"], "free");
+    assert_eq!((project["plan"].as_str(), project["burst"].as_i64()), (Some("enterprise"), Some(100_000)));
 
     let key =
         cli_json(dir, db, &["key", "create", "--project", &pid, "--type", "gateway", "--env", "prod", "--name", "web"]);
