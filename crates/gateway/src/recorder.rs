@@ -105,13 +105,16 @@ impl Counts {
     }
 }
 
+/// A key's requests from one client address on one UTC day.
+type AddressSlot = (CompactString, i64, Option<IpAddr>);
+
 /// Events aggregated since the last write.
 #[derive(Default)]
 struct Pending {
     hourly: HashMap<(CompactString, i64), (Arc<str>, Counts)>,
-    /// Per key, day and client address; addresses become countries at flush time, one lookup
-    /// per distinct address.
-    addresses: HashMap<(CompactString, i64, Option<IpAddr>), (Arc<str>, i64)>,
+    /// Per key, day and client address (with the key's project and a count); addresses become
+    /// countries at flush time, one lookup per distinct address.
+    addresses: HashMap<AddressSlot, (Arc<str>, i64)>,
     last_used: HashMap<CompactString, i64>,
 }
 

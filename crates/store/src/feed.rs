@@ -72,8 +72,7 @@ pub(crate) async fn append_project_event(
 impl Store {
     /// The newest project-event number; a follower that loaded every project starts here.
     pub async fn project_feed_head(&self) -> Result<i64, StoreError> {
-        let row =
-            sqlx::query("SELECT COALESCE(MAX(seq), 0) AS head FROM project_events").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS head FROM project_events").fetch_one(&self.pool).await?;
         Ok(row.try_get("head")?)
     }
 
