@@ -145,9 +145,23 @@ fn postgres_logs_and_dump_hold_no_secret() {
     let scratch = Scratch::new("hygiene-pg");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let db = rt.block_on(fresh_url(Backend::Postgres));
-    let server = Server::start(scratch.path(), &db, "serve", TRACE);
+    // With Redis where the test script started one: the limiter's keys must be clean too.
+    let redis = std::env::var("REGPILOT_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    let env: Vec<(&str, &str)> = redis.iter().map(|u| ("REGPILOT_REDIS_URL", u.as_str())).collect();
+    let server = Server::start_with(scratch.path(), &db, "serve", TRACE, &env);
     let cap = run_scenario(scratch.path(), &db, &server);
     assert!(server.stop().success());
+    if let Some(url) = &redis {
+        let keys = Command::new("redis-cli").args(["-u", url, "--scan", "--pattern", "regpilot:*"]).output().unwrap();
+        assert!(keys.status.success());
+        let names = String::from_utf8_lossy(&keys.stdout).to_string();
+        assert!(!names.trim().is_empty(), "the scenario left limiter state in Redis");
+        assert_clean("Redis key names", names.as_bytes(), &cap.secrets, true);
+        for name in names.lines().take(200) {
+            let value = Command::new("redis-cli").args(["-u", url, "DUMP", name]).output().unwrap();
+            assert_clean(&format!("Redis value of {name}"), &value.stdout, &cap.secrets, true);
+        }
+    }
     let stderr = std::fs::read(scratch.path().join("serve.stderr")).unwrap();
     assert_clean("serve logs", &stderr, &cap.secrets, true);
     for (what, bytes) in &cap.logs {
