@@ -43,8 +43,11 @@
 //!
 //! A warning is logged once when Redis becomes unreachable and an info line once when it
 //! answers again; never one per request. The Redis URL appears in logs and errors only with its
-//! user and password redacted. An unreachable Redis at start is not an error: the limiter starts
-//! with the breaker open and keeps trying.
+//! user and password redacted. An unreachable Redis at start is not an error: the first
+//! connection is given up to 2 s, then the limiter starts with the breaker open and keeps
+//! trying. A dropped connection is re-established in the background (Redis is used again within
+//! about two seconds of answering); a connection that stays silent for two calls in a row is
+//! replaced, since a half-open TCP connection never reports an error.
 
 mod breaker;
 mod error;

@@ -108,8 +108,8 @@ impl Limiter {
     }
 
     /// Limits in Redis at `url` (keys prefixed `regpilot:`), each call bounded by `timeout`.
-    /// Fails only on a malformed URL: an unreachable Redis is logged and handled by `mode`
-    /// until it answers.
+    /// Waits for the first connection at most `timeout` or 2 s, whichever is longer. Fails only
+    /// on a malformed URL: an unreachable Redis is logged and handled by `mode` until it answers.
     pub async fn redis(url: &str, timeout: Duration, mode: FailureMode) -> Result<Limiter, LimiterError> {
         Self::redis_with_prefix(url, DEFAULT_PREFIX, timeout, mode).await
     }

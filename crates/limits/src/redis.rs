@@ -6,12 +6,15 @@
 //! after its UTC midnight). The time comes from the caller, not from Redis: instances are
 //! assumed NTP-synced, and tests drive the same virtual clock as the local backend.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::Script;
+use redis::{Client, RedisResult, Script};
 
-use crate::error::redact_url;
+use crate::error::{redact_url, scrub};
 use crate::spec::{day_number, next_midnight, LimitKind, LimitSpec, Verdict};
 use crate::{LimiterError, Micros, RateLimiter};
 
@@ -21,9 +24,15 @@ const MAX_EXACT: u64 = 1 << 53;
 /// The least time allowed for the first connection.
 const FIRST_CONNECT: Duration = Duration::from_secs(2);
 
+/// After this many timeouts in a row the connection is presumed dead without having said so
+/// (a half-open TCP connection never errors) and is replaced by a fresh one.
+const SILENT_CALLS_BEFORE_RECONNECT: u32 = 2;
+
 /// Limits held in Redis, shared by every instance that uses the same Redis and prefix.
 pub struct RedisLimiter {
-    conn: ConnectionManager,
+    client: Client,
+    conn: RwLock<ConnectionManager>,
+    silent_calls: AtomicU32,
     script: Script,
     prefix: String,
     url: String,
@@ -40,30 +49,36 @@ impl RedisLimiter {
         Ok(limiter)
     }
 
-    /// The first connection and PING, allowed more time than a call.
-    pub(crate) async fn connect_first(&self) -> Result<(), LimiterError> {
-        self.ping_within(self.timeout.max(FIRST_CONNECT)).await
-    }
-
     /// Parses `url` and prepares the connection without touching the network (the first call
     /// connects). Needs a Tokio runtime.
     pub(crate) fn lazy(url: &str, key_prefix: &str, timeout: Duration) -> Result<Self, LimiterError> {
-        let bad_url = |reason: String| LimiterError::BadUrl { url: redact_url(url), reason };
-        let client = redis::Client::open(url).map_err(|e| bad_url(crate::error::scrub(&e.to_string(), url)))?;
-        // One connection attempt per call (no retry loop with back-off inside a request); the
-        // attempt itself may take up to a second, in the background if the caller gave up.
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(0)
-            .set_connection_timeout(Some(timeout.max(Duration::from_secs(1))))
-            .set_response_timeout(None);
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| LimiterError::redis(&e, url))?;
+        let client = Client::open(url)
+            .map_err(|e| LimiterError::BadUrl { url: redact_url(url), reason: scrub(&e.to_string(), url) })?;
+        let conn = Self::manager(&client, timeout).map_err(|e| LimiterError::redis(&e, url))?;
         Ok(RedisLimiter {
-            conn,
+            client,
+            conn: RwLock::new(conn),
+            silent_calls: AtomicU32::new(0),
             script: Script::new(include_str!("redis_decide.lua")),
             prefix: key_prefix.to_owned(),
             url: url.to_owned(),
             timeout,
         })
+    }
+
+    fn manager(client: &Client, timeout: Duration) -> RedisResult<ConnectionManager> {
+        // One connection attempt at a time (no retry loop with back-off inside a request); an
+        // attempt may take up to a second, in the background once the caller has given up.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(0)
+            .set_connection_timeout(Some(timeout.max(Duration::from_secs(1))))
+            .set_response_timeout(None);
+        ConnectionManager::new_lazy_with_config(client.clone(), config)
+    }
+
+    /// The first connection and PING, allowed more time than a call.
+    pub(crate) async fn connect_first(&self) -> Result<(), LimiterError> {
+        self.ping_within(self.timeout.max(FIRST_CONNECT)).await
     }
 
     /// PING, within the timeout.
@@ -72,13 +87,9 @@ impl RedisLimiter {
     }
 
     async fn ping_within(&self, limit: Duration) -> Result<(), LimiterError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.connection();
         let ping = redis::cmd("PING");
-        match tokio::time::timeout(limit, ping.query_async::<String>(&mut conn)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(LimiterError::redis(&e, &self.url)),
-            Err(_) => Err(LimiterError::Timeout(limit)),
-        }
+        self.bounded(limit, ping.query_async::<String>(&mut conn)).await.map(drop)
     }
 
     /// The URL with any password replaced, for logs.
@@ -86,10 +97,34 @@ impl RedisLimiter {
         redact_url(&self.url)
     }
 
+    fn connection(&self) -> ConnectionManager {
+        self.conn.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Runs one Redis call within `limit`, and replaces a connection that keeps timing out.
+    async fn bounded<T>(&self, limit: Duration, call: impl Future<Output = RedisResult<T>>) -> Result<T, LimiterError> {
+        match tokio::time::timeout(limit, call).await {
+            Ok(Ok(value)) => {
+                self.silent_calls.store(0, Ordering::Relaxed);
+                Ok(value)
+            }
+            Ok(Err(e)) => Err(LimiterError::redis(&e, &self.url)),
+            Err(_) => {
+                if self.silent_calls.fetch_add(1, Ordering::Relaxed) + 1 >= SILENT_CALLS_BEFORE_RECONNECT {
+                    self.silent_calls.store(0, Ordering::Relaxed);
+                    if let Ok(fresh) = Self::manager(&self.client, self.timeout) {
+                        *self.conn.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+                    }
+                }
+                Err(LimiterError::Timeout(limit))
+            }
+        }
+    }
+
     async fn decide(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Result<Verdict, LimiterError> {
         let day = day_number(now);
         let limit = spec.daily.map_or(-1, |d| d.min(MAX_EXACT) as i64);
-        let mut conn = self.conn.clone();
+        let mut conn = self.connection();
         let mut call = self.script.prepare_invoke();
         call.key(format!("{}gcra:{key_id}", self.prefix))
             .key(format!("{}day:{key_id}:{day}", self.prefix))
@@ -98,12 +133,7 @@ impl RedisLimiter {
             .arg(spec.tolerance())
             .arg(limit)
             .arg(next_midnight(now) - now);
-        let reply = match tokio::time::timeout(self.timeout, call.invoke_async::<(i64, i64, i64, i64)>(&mut conn)).await
-        {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => return Err(LimiterError::redis(&e, &self.url)),
-            Err(_) => return Err(LimiterError::Timeout(self.timeout)),
-        };
+        let reply = self.bounded(self.timeout, call.invoke_async::<(i64, i64, i64, i64)>(&mut conn)).await?;
         let (admitted, refused_by, count, wait) = reply;
         let used = u64::try_from(count).unwrap_or(0);
         Ok(match (admitted, refused_by) {

@@ -7,7 +7,6 @@ mod common;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -213,6 +212,7 @@ async fn redis_cut_off_and_restored() {
     assert_eq!(limiter.stats(), LimiterStats::default());
 
     proxy.cut();
+    tokio::time::sleep(Duration::from_millis(50)).await; // let the proxy close the connections
     for _ in 0..20 {
         assert!(check().await.unwrap().admitted, "the local fallback decides");
     }
@@ -240,6 +240,48 @@ async fn redis_cut_off_and_restored() {
     assert_eq!(limiter.stats(), before, "back on Redis: no more errors or fallbacks");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_gone_silent_is_replaced_by_a_fresh_connection() {
+    let Some(url) = redis_url() else { return };
+    let target = url.trim_start_matches("redis://").trim_end_matches('/').to_owned();
+    let proxy = Proxy::start(target).await;
+    let limiter = Limiter::redis_with_prefix(
+        &format!("redis://{}", proxy.addr),
+        &unique("t"),
+        Duration::from_millis(200),
+        FailureMode::Local,
+    )
+    .await
+    .unwrap();
+    let s = LimitSpec { burst: 1_000, daily: None };
+    let mut now = NOON_2026;
+    let mut check = || {
+        now += SECOND;
+        limiter.check("k", s, now)
+    };
+    assert!(check().await.unwrap().admitted);
+    assert_eq!(limiter.stats(), LimiterStats::default());
+
+    // The open connection goes silent for good; only new connections would be answered.
+    proxy.freeze();
+    let started = Instant::now();
+    assert!(check().await.unwrap().admitted, "the local fallback decides");
+    assert!(started.elapsed() < Duration::from_secs(2), "bounded by the timeout: {:?}", started.elapsed());
+    assert_eq!(limiter.stats().redis_errors, 1);
+    proxy.restore();
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let before = limiter.stats().fallback_decisions;
+        assert!(check().await.unwrap().admitted);
+        if limiter.stats().fallback_decisions == before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still on the silent connection: {:?}", limiter.stats());
+    }
+}
+
 /// `n` checks of `key` at noon 2026, one after the other.
 async fn checks(limiter: &Limiter, key: &str, n: usize) -> Vec<Result<Verdict, Unavailable>> {
     let mut out = Vec::with_capacity(n);
@@ -263,44 +305,76 @@ impl Write for Capture {
 }
 
 /// A TCP proxy in front of Redis that can be cut off (open connections dropped, new ones
-/// closed at once) and restored.
+/// closed at once), frozen (every connection held open, nothing forwarded: a half-open TCP
+/// connection that never errors), and restored for new connections.
 struct Proxy {
     addr: SocketAddr,
-    up: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    state: Arc<Mutex<ProxyState>>,
+    freeze: Arc<tokio::sync::Notify>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ProxyState {
+    Up,
+    Cut,
+    Frozen,
 }
 
 impl Proxy {
     async fn start(target: String) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy =
-            Proxy { addr: listener.local_addr().unwrap(), up: Arc::new(AtomicBool::new(true)), conns: Arc::default() };
-        let (up, conns) = (proxy.up.clone(), proxy.conns.clone());
+        let proxy = Proxy {
+            addr: listener.local_addr().unwrap(),
+            state: Arc::new(Mutex::new(ProxyState::Up)),
+            freeze: Arc::default(),
+        };
+        let (state, freeze) = (proxy.state.clone(), proxy.freeze.clone());
+        let conns = Arc::new(Mutex::new(Vec::<tokio::task::AbortHandle>::new()));
+        let cut = conns.clone();
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
-                if !up.load(Ordering::SeqCst) {
-                    continue; // dropped: closed at once
-                }
-                let target = target.clone();
+                let now = *state.lock().unwrap();
+                let (target, freeze) = (target.clone(), freeze.clone());
                 let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    match now {
+                        ProxyState::Cut => return, // closed at once
+                        ProxyState::Frozen => std::future::pending::<()>().await,
+                        ProxyState::Up => {}
+                    }
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        // Keep both sockets open, forward nothing more.
+                        _ = freeze.notified() => std::future::pending::<()>().await,
                     }
                 });
                 conns.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        // Cutting aborts every connection task, which closes its sockets.
+        let state = proxy.state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                if *state.lock().unwrap() == ProxyState::Cut {
+                    cut.lock().unwrap().drain(..).for_each(|c| c.abort());
+                }
             }
         });
         proxy
     }
 
     fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for conn in self.conns.lock().unwrap().drain(..) {
-            conn.abort();
-        }
+        *self.state.lock().unwrap() = ProxyState::Cut;
     }
 
+    fn freeze(&self) {
+        *self.state.lock().unwrap() = ProxyState::Frozen;
+        self.freeze.notify_waiters();
+    }
+
+    /// New connections are forwarded again; frozen ones stay frozen.
     fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
+        *self.state.lock().unwrap() = ProxyState::Up;
     }
 }
