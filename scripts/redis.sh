@@ -31,10 +31,15 @@ redis_start() {
   port=$(free_port)
   redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' --appendonly no \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/server.log" >/dev/null \
-    || { cat "$dir/server.log" >&2 2>/dev/null; return 1; }
+    || { cat "$dir/server.log" >&2 2>/dev/null; redis_stop "$dir"; return 1; }
   for i in $(seq 1 100); do
     [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ] && break
-    [ "$i" = 100 ] && { echo "Redis did not answer PING on port $port" >&2; cat "$dir/server.log" >&2; return 1; }
+    if [ "$i" = 100 ]; then
+      echo "Redis did not answer PING on port $port" >&2
+      cat "$dir/server.log" >&2
+      redis_stop "$dir"
+      return 1
+    fi
     sleep 0.1
   done
   export REDIS_TMP="$dir"
