@@ -28,10 +28,18 @@ const FIRST_CONNECT: Duration = Duration::from_secs(2);
 /// (a half-open TCP connection never errors) and is replaced by a fresh one.
 const SILENT_CALLS_BEFORE_RECONNECT: u32 = 2;
 
+/// The connection in use, numbered so that calls still in flight on a replaced one do not count
+/// against its successor.
+#[derive(Clone)]
+struct Connection {
+    generation: u64,
+    manager: ConnectionManager,
+}
+
 /// Limits held in Redis, shared by every instance that uses the same Redis and prefix.
 pub struct RedisLimiter {
     client: Client,
-    conn: RwLock<ConnectionManager>,
+    conn: RwLock<Connection>,
     silent_calls: AtomicU32,
     script: Script,
     prefix: String,
@@ -57,7 +65,7 @@ impl RedisLimiter {
         let conn = Self::manager(&client, timeout).map_err(|e| LimiterError::redis(&e, url))?;
         Ok(RedisLimiter {
             client,
-            conn: RwLock::new(conn),
+            conn: RwLock::new(Connection { generation: 0, manager: conn }),
             silent_calls: AtomicU32::new(0),
             script: Script::new(include_str!("redis_decide.lua")),
             prefix: key_prefix.to_owned(),
@@ -89,7 +97,7 @@ impl RedisLimiter {
     async fn ping_within(&self, limit: Duration) -> Result<(), LimiterError> {
         let mut conn = self.connection();
         let ping = redis::cmd("PING");
-        self.bounded(limit, ping.query_async::<String>(&mut conn)).await.map(drop)
+        self.bounded(limit, conn.generation, ping.query_async::<String>(&mut conn.manager)).await.map(drop)
     }
 
     /// The URL with any password replaced, for logs.
@@ -97,12 +105,18 @@ impl RedisLimiter {
         redact_url(&self.url)
     }
 
-    fn connection(&self) -> ConnectionManager {
+    fn connection(&self) -> Connection {
         self.conn.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// Runs one Redis call within `limit`, and replaces a connection that keeps timing out.
-    async fn bounded<T>(&self, limit: Duration, call: impl Future<Output = RedisResult<T>>) -> Result<T, LimiterError> {
+    /// Runs one Redis call, made on connection `generation`, within `limit`; replaces that
+    /// connection once it has timed out too often in a row.
+    async fn bounded<T>(
+        &self,
+        limit: Duration,
+        generation: u64,
+        call: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, LimiterError> {
         match tokio::time::timeout(limit, call).await {
             Ok(Ok(value)) => {
                 self.silent_calls.store(0, Ordering::Relaxed);
@@ -110,14 +124,23 @@ impl RedisLimiter {
             }
             Ok(Err(e)) => Err(LimiterError::redis(&e, &self.url)),
             Err(_) => {
-                if self.silent_calls.fetch_add(1, Ordering::Relaxed) + 1 >= SILENT_CALLS_BEFORE_RECONNECT {
-                    self.silent_calls.store(0, Ordering::Relaxed);
-                    if let Ok(fresh) = Self::manager(&self.client, self.timeout) {
-                        *self.conn.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
-                    }
-                }
+                self.timed_out(generation);
                 Err(LimiterError::Timeout(limit))
             }
+        }
+    }
+
+    fn timed_out(&self, generation: u64) {
+        if self.silent_calls.fetch_add(1, Ordering::Relaxed) + 1 < SILENT_CALLS_BEFORE_RECONNECT {
+            return;
+        }
+        let mut conn = self.conn.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if conn.generation != generation {
+            return; // a call from before the last replacement
+        }
+        if let Ok(manager) = Self::manager(&self.client, self.timeout) {
+            *conn = Connection { generation: generation + 1, manager };
+            self.silent_calls.store(0, Ordering::Relaxed);
         }
     }
 
@@ -133,7 +156,9 @@ impl RedisLimiter {
             .arg(spec.tolerance())
             .arg(limit)
             .arg(next_midnight(now) - now);
-        let reply = self.bounded(self.timeout, call.invoke_async::<(i64, i64, i64, i64)>(&mut conn)).await?;
+        let reply = self
+            .bounded(self.timeout, conn.generation, call.invoke_async::<(i64, i64, i64, i64)>(&mut conn.manager))
+            .await?;
         let (admitted, refused_by, count, wait) = reply;
         let used = u64::try_from(count).unwrap_or(0);
         Ok(match (admitted, refused_by) {
