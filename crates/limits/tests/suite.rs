@@ -14,19 +14,25 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use regpilot_limits::{LimitKind, LimitSpec, LocalLimiter, Micros, RateLimiter, RedisLimiter, Verdict};
 
 /// One backend, a runtime to drive it from plain test code, and how many cases a property gets
-/// (fewer over the network).
+/// (fewer and smaller over the network).
 struct Harness<L> {
     rt: tokio::runtime::Runtime,
     limiter: Arc<L>,
     cases: u32,
+    remote: bool,
 }
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
+/// `PROPTEST_CASES` overrides a backend's number of cases (for a long soak run).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(default)
+}
+
 fn local_harness() -> Harness<LocalLimiter> {
-    Harness { rt: runtime(), limiter: Arc::new(LocalLimiter::new()), cases: 128 }
+    Harness { rt: runtime(), limiter: Arc::new(LocalLimiter::new()), cases: cases(128), remote: false }
 }
 
 fn redis_harness() -> Option<Harness<RedisLimiter>> {
@@ -36,7 +42,7 @@ fn redis_harness() -> Option<Harness<RedisLimiter>> {
     let limiter = rt
         .block_on(RedisLimiter::connect(&url, &prefix, Duration::from_secs(5)))
         .unwrap_or_else(|e| panic!("connect to the test Redis: {e}"));
-    Some(Harness { rt, limiter: Arc::new(limiter), cases: 12 })
+    Some(Harness { rt, limiter: Arc::new(limiter), cases: cases(12), remote: true })
 }
 
 impl<L: RateLimiter + 'static> Harness<L> {
@@ -286,7 +292,7 @@ fn assert_window_bound(admitted_at: &[Micros], burst: u32) -> Result<(), TestCas
 }
 
 fn prop_window_never_exceeds_burst_plus_rate<L: RateLimiter + 'static>(h: &Harness<L>) {
-    let max_len = if h.cases > 20 { 600 } else { 200 };
+    let max_len = if h.remote { 200 } else { 600 };
     h.property((1u32..=60, 0..DAY, gaps(max_len)), |(burst, offset, gaps)| {
         let key = fresh_key();
         let s = spec(burst, None);
@@ -308,7 +314,7 @@ fn prop_saturating_demand_gets_at_least_95_percent<L: RateLimiter + 'static>(h: 
     // (any phase), except for burst 1: with no tolerance to absorb it, the time between the
     // instant a request would fit and the next tick is lost at every admission (a bucket of
     // one token loses it the same way), so there ticks are at most a twentieth of an interval.
-    let (max_burst, max_periods) = if h.cases > 20 { (200u32, 400i64) } else { (60, 120) };
+    let (max_burst, max_periods) = if h.remote { (60u32, 120i64) } else { (200, 400) };
     h.property((1..=max_burst, 1i64..=7, 50..=max_periods, 0..DAY), |(burst, per_interval, periods, offset)| {
         let key = fresh_key();
         let s = spec(burst, None);
