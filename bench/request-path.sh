@@ -41,13 +41,18 @@ run() {
   local pid key
   pid=$("$bin" project create --name Bench --plan enterprise --burst 1000000000 --json | sed 's/.*"id":"\([^"]*\)".*/\1/')
   key=$("$bin" key create --project "$pid" --type gateway --env prod --name bench --json | sed 's/.*"secret":"\([^"]*\)".*/\1/')
-  RUST_LOG=warn pin 0 "$bin" serve --listen "127.0.0.1:$port" >"$dir/log" 2>&1 &
+  if command -v taskset >/dev/null; then
+    RUST_LOG=warn taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" >"$dir/log" 2>&1 &
+  else
+    RUST_LOG=warn "$bin" serve --listen "127.0.0.1:$port" >"$dir/log" 2>&1 &
+  fi
   local server=$!
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/ready" >/dev/null 2>&1 && break; sleep 0.1; done
   pin 1 wrk -t1 -c"$CONNS" -d2s -H "X-API-Key: $key" "http://127.0.0.1:$port/api/health" >/dev/null
   pin 1 wrk -t1 -c"$CONNS" -d"$DURATION" -H "X-API-Key: $key" "http://127.0.0.1:$port/api/health" \
     | awk '/Requests\/sec/ {print $2}'
-  kill -TERM "$server"; wait "$server" 2>/dev/null || true
+  kill -TERM "$server"
+  wait "$server" 2>/dev/null || true
 }
 
 on=(); off=()

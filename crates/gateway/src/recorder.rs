@@ -1,6 +1,6 @@
 //! Usage recording, off the request path (DESIGN.md): the auth layer hands a small event per
-//! request to a bounded channel and never waits; one background task aggregates the events per
-//! key and hour, looks up countries, writes one batch to the store every `flush_every`, and
+//! request to a bounded channel and never waits; one background task empties the channel every
+//! 20 ms, aggregates the events per key and hour, looks up countries, writes one batch to the store every `flush_every`, and
 //! logs each staging key's one-line summary every `summary_every`. A full channel drops the
 //! event and counts the drop (`regpilot_usage_dropped_total`); a failed write is kept and
 //! retried with the next batch.
@@ -21,6 +21,9 @@ use crate::metrics::Metrics;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
+/// How often the task empties the channel. It does not wait on each event: waking a task per
+/// request would cost the request path a cross-thread wake-up every time.
+const DRAIN_EVERY: Duration = Duration::from_millis(20);
 /// Rows kept for a retry after failed writes; beyond this, usage is dropped (and counted).
 const MAX_RETRY_ROWS: usize = 200_000;
 
@@ -205,6 +208,20 @@ impl Summaries {
     }
 }
 
+/// Takes every queued event; false once every sender is gone.
+fn drain_into(rx: &mut mpsc::Receiver<UsageEvent>, pending: &mut Pending, summaries: &mut Summaries) -> bool {
+    loop {
+        match rx.try_recv() {
+            Ok(e) => {
+                pending.add(&e);
+                summaries.add(&e);
+            }
+            Err(mpsc::error::TryRecvError::Empty) => return true,
+            Err(mpsc::error::TryRecvError::Disconnected) => return false,
+        }
+    }
+}
+
 /// Starts the recorder task. It stops when `shutdown` turns true, after writing what it holds.
 pub fn spawn_recorder(
     store: Store,
@@ -223,28 +240,23 @@ pub fn spawn_recorder(
         let mut summary = tokio::time::interval(config.summary_every);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut drain = tokio::time::interval(DRAIN_EVERY);
+        drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         summary.tick().await;
-        loop {
+        let mut open = true;
+        while open {
             tokio::select! {
-                got = rx.recv() => match got {
-                    Some(e) => {
-                        pending.add(&e);
-                        summaries.add(&e);
-                    }
-                    None => break,
-                },
+                _ = drain.tick() => open = drain_into(&mut rx, &mut pending, &mut summaries),
                 _ = flush.tick() => {
+                    open = drain_into(&mut rx, &mut pending, &mut summaries);
                     write(&store, geo.as_deref(), &metrics, std::mem::take(&mut pending), &mut retry).await;
                 }
                 _ = summary.tick() => summaries.log_and_clear(),
-                _ = shutdown.changed() => break,
+                _ = shutdown.changed() => open = false,
             }
         }
         // Whatever is still queued is written before the task ends.
-        while let Ok(e) = rx.try_recv() {
-            pending.add(&e);
-            summaries.add(&e);
-        }
+        drain_into(&mut rx, &mut pending, &mut summaries);
         summaries.log_and_clear();
         write(&store, geo.as_deref(), &metrics, pending, &mut retry).await;
         if let Some(b) = retry {

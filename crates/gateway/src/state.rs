@@ -1,5 +1,7 @@
-//! What every handler can reach.
+//! What every handler can reach. One `Arc` around it all: every layer and handler clones the
+//! state per request, and one reference count is cheaper than one per field.
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -13,7 +15,10 @@ use crate::plans::PlanTable;
 use crate::recorder::UsageRecorder;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+#[derive(Clone)]
+pub struct Shared {
     pub control: Control,
     pub index: Arc<KeyIndex>,
     /// Each project's limits, kept current by the project change feed.
@@ -33,7 +38,7 @@ impl AppState {
     /// replaces them from its configuration.
     pub fn new(control: Control, index: Arc<KeyIndex>, max_body_bytes: usize) -> AppState {
         let metrics = Arc::new(Metrics::default());
-        AppState {
+        AppState(Arc::new(Shared {
             control,
             index,
             plans: Arc::new(PlanTable::new()),
@@ -43,22 +48,26 @@ impl AppState {
             metrics,
             max_body_bytes,
             ready: Arc::new(AtomicBool::new(false)),
-        }
+        }))
     }
 
-    pub fn with_limiter(mut self, limiter: Arc<Limiter>) -> AppState {
-        self.limiter = limiter;
-        self
+    /// Changes the state before it is shared (a copy if it already is).
+    fn with(self, change: impl FnOnce(&mut Shared)) -> AppState {
+        let mut shared = Arc::try_unwrap(self.0).unwrap_or_else(|arc| (*arc).clone());
+        change(&mut shared);
+        AppState(Arc::new(shared))
     }
 
-    pub fn with_usage(mut self, usage: UsageRecorder) -> AppState {
-        self.usage = usage;
-        self
+    pub fn with_limiter(self, limiter: Arc<Limiter>) -> AppState {
+        self.with(|s| s.limiter = limiter)
     }
 
-    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> AppState {
-        self.trusted_proxies = Arc::new(proxies);
-        self
+    pub fn with_usage(self, usage: UsageRecorder) -> AppState {
+        self.with(|s| s.usage = usage)
+    }
+
+    pub fn with_trusted_proxies(self, proxies: TrustedProxies) -> AppState {
+        self.with(|s| s.trusted_proxies = Arc::new(proxies))
     }
 
     pub fn set_ready(&self, ready: bool) {
@@ -67,5 +76,13 @@ impl AppState {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
