@@ -374,3 +374,52 @@ fn an_unreachable_redis_follows_the_configured_failure_mode() {
         assert!(start.elapsed() < Duration::from_secs(5), "{mode}: bounded added latency");
     }
 }
+
+/// SPEC §2: development keys log every request, staging keys a summary a minute plus
+/// warnings, production keys errors only — with the key's id, never the secret.
+#[test]
+fn request_logs_follow_the_keys_environment() {
+    let dir = Scratch::new("env-logs");
+    let db = sqlite_url(dir.path());
+    let server =
+        Server::start_with(dir.path(), &db, "serve", "info", &[FAST_FLUSH, ("REGPILOT_STAGING_SUMMARY_SECS", "1")]);
+    let pid = project(dir.path(), &db, &["--plan", "pro"]);
+    let (dev_id, dev) = key(dir.path(), &db, &pid, "gateway", "dev");
+    let (stg_id, stg) = key(dir.path(), &db, &pid, "gateway", "stg");
+    let (prod_id, prod) = key(dir.path(), &db, &pid, "gateway", "prod");
+    for s in [&dev, &stg, &prod] {
+        wait_for_status(&server.base, s, 200, Duration::from_secs(1));
+    }
+    let lines_of = |logs: &str, id: &str, what: &str| {
+        logs.lines().filter(|l| l.contains(id) && l.contains("regpilot::requests") && l.contains(what)).count()
+    };
+    let mark = server.logs().len();
+    for s in [&dev, &stg, &prod] {
+        assert_eq!(get(&server.base, "/api/health", &[("X-API-Key", s)]).0, 200);
+        // A gateway key on a compliance route: a 403, a client error.
+        assert_eq!(get(&server.base, "/api/compliance/status", &[("X-API-Key", s)]).0, 403);
+    }
+    let logs = eventually(Duration::from_secs(5), || {
+        let logs = server.logs()[mark..].to_owned();
+        (logs.contains(&stg_id) && logs.contains("key usage summary")).then_some(logs)
+    });
+    // Development: every request, at info.
+    assert_eq!(lines_of(&logs, &dev_id, "status=200"), 1, "{logs}");
+    assert_eq!(lines_of(&logs, &dev_id, "status=403"), 1, "{logs}");
+    // Staging: the failure as a warning, the success only in the summary line.
+    assert_eq!(lines_of(&logs, &stg_id, "status=200"), 0, "{logs}");
+    assert!(logs.lines().any(|l| l.contains(&stg_id) && l.contains("WARN") && l.contains("status=403")), "{logs}");
+    assert!(logs.lines().any(|l| l.contains(&stg_id) && l.contains("key usage summary")), "{logs}");
+    // Production: neither (no server error happened).
+    assert_eq!(lines_of(&logs, &prod_id, ""), 0, "{logs}");
+    for s in [&dev, &stg, &prod] {
+        assert!(!server.logs().contains(&s[8..40]), "a secret in the logs");
+    }
+
+    // Last use is recorded per key.
+    let list = eventually(Duration::from_secs(5), || {
+        let list = cli_json(dir.path(), &db, &["key", "list", "--project", &pid]);
+        list["keys"].as_array().unwrap().iter().all(|k| k["last_used_at"].is_string()).then_some(list)
+    });
+    assert_eq!(list["keys"].as_array().unwrap().len(), 3);
+}

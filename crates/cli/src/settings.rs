@@ -37,6 +37,8 @@ struct FileSettings {
     geoip_db: Option<PathBuf>,
     /// env REGPILOT_USAGE_FLUSH_MS
     usage_flush_ms: Option<u64>,
+    /// env REGPILOT_STAGING_SUMMARY_SECS
+    staging_summary_secs: Option<u64>,
     /// env REGPILOT_ALERT_CHECK_SECS
     alert_check_secs: Option<u64>,
 }
@@ -67,6 +69,8 @@ pub struct UsageSettings {
     /// `None`: no database configured and none in the data folder; countries are `unknown`.
     pub geoip_db: Option<PathBuf>,
     pub flush_every: Duration,
+    /// How often each staging key's one-line summary is logged (SPEC §2: every minute).
+    pub staging_summary: Duration,
     pub alert_check: Duration,
 }
 
@@ -76,6 +80,7 @@ pub const DATA_DIR_GEOIP_FILE: &str = "country.mmdb";
 pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 25;
 pub const DEFAULT_USAGE_FLUSH_MS: u64 = 1000;
 pub const DEFAULT_ALERT_CHECK_SECS: u64 = 60;
+pub const DEFAULT_STAGING_SUMMARY_SECS: u64 = 60;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./regpilot-data";
@@ -156,6 +161,12 @@ impl Settings {
         if !(10..=60_000).contains(&flush_ms) {
             bail!("usage_flush_ms must be between 10 and 60000");
         }
+        let summary_secs = env_parsed("REGPILOT_STAGING_SUMMARY_SECS")?
+            .or(file.staging_summary_secs)
+            .unwrap_or(DEFAULT_STAGING_SUMMARY_SECS);
+        if !(1..=3600).contains(&summary_secs) {
+            bail!("staging_summary_secs must be between 1 and 3600");
+        }
         let alert_secs =
             env_parsed("REGPILOT_ALERT_CHECK_SECS")?.or(file.alert_check_secs).unwrap_or(DEFAULT_ALERT_CHECK_SECS);
         if !(1..=3600).contains(&alert_secs) {
@@ -165,6 +176,7 @@ impl Settings {
             trusted_proxies,
             geoip_db,
             flush_every: Duration::from_millis(flush_ms),
+            staging_summary: Duration::from_secs(summary_secs),
             alert_check: Duration::from_secs(alert_secs),
         };
         Ok(Settings { listen, database_url, max_body_bytes, feed_poll: Duration::from_millis(poll_ms), limits, usage })

@@ -191,10 +191,12 @@ impl Summaries {
         }
     }
 
-    fn log_and_clear(&mut self) {
+    fn log_and_clear(&mut self, window: Duration) {
+        let window_secs = window.as_secs();
         for (key_id, c) in self.0.drain() {
             let avg_latency_us = if c.requests > 0 { c.latency_us_sum / c.requests } else { 0 };
             tracing::info!(
+                target: "regpilot::requests",
                 key_id = %key_id,
                 environment = "staging",
                 requests = c.requests,
@@ -202,7 +204,8 @@ impl Summaries {
                 rate_limited = c.limited,
                 refused = c.refused,
                 avg_latency_us,
-                "key usage in the last minute"
+                window_secs,
+                "key usage summary"
             );
         }
     }
@@ -251,13 +254,13 @@ pub fn spawn_recorder(
                     open = drain_into(&mut rx, &mut pending, &mut summaries);
                     write(&store, geo.as_deref(), &metrics, std::mem::take(&mut pending), &mut retry).await;
                 }
-                _ = summary.tick() => summaries.log_and_clear(),
+                _ = summary.tick() => summaries.log_and_clear(config.summary_every),
                 _ = shutdown.changed() => open = false,
             }
         }
         // Whatever is still queued is written before the task ends.
         drain_into(&mut rx, &mut pending, &mut summaries);
-        summaries.log_and_clear();
+        summaries.log_and_clear(config.summary_every);
         write(&store, geo.as_deref(), &metrics, pending, &mut retry).await;
         if let Some(b) = retry {
             metrics.usage_dropped(batch_rows(&b) as u64);
@@ -316,6 +319,18 @@ mod tests {
             outcome,
             ip: ip.map(|s| s.parse().unwrap()),
         }
+    }
+
+    #[test]
+    fn a_full_channel_drops_and_counts_instead_of_waiting() {
+        let metrics = Arc::new(Metrics::default());
+        let (tx, _rx) = mpsc::channel(2);
+        let recorder = UsageRecorder { tx: Some(tx), metrics: metrics.clone() };
+        for _ in 0..5 {
+            recorder.record(event("k", 0, OK, None));
+        }
+        let text = metrics.render_with(&regpilot_limits::Limiter::local().stats());
+        assert!(text.contains("regpilot_usage_dropped_total 3"), "{text}");
     }
 
     const OK: Outcome = Outcome::Answered { status: 200, latency_us: 100, limited: false };

@@ -40,7 +40,11 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
         redis_failure_mode: limits.redis_failure_mode,
         trusted_proxies: usage.trusted_proxies.clone(),
         geoip_db: usage.geoip_db.clone(),
-        usage: RecorderConfig { flush_every: usage.flush_every, ..RecorderConfig::default() },
+        usage: RecorderConfig {
+            flush_every: usage.flush_every,
+            summary_every: usage.staging_summary,
+            ..RecorderConfig::default()
+        },
         alert_check: usage.alert_check,
     };
     regpilot_gateway::serve(config, store).await.map_err(|e| Failure::runtime(e.to_string()))

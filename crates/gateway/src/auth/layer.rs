@@ -143,17 +143,17 @@ fn rate_limit_headers(headers: &mut HeaderMap, v: &Verdict) {
 /// minute, written by the usage recorder), production keys server errors only. The key's id,
 /// never the secret.
 fn log_request(key: &IndexedKey, method: &axum::http::Method, route: &str, status: u16, latency_us: u64) {
-    let (key_id, method) = (&*key.id, method.as_str());
+    let (key_id, method) = (&key.id, method.as_str());
     match key.environment {
-        Environment::Development => {
-            tracing::info!(target: REQUEST_LOG, key_id, environment = "development", method, route, status, latency_us, "request")
-        }
-        Environment::Staging if status >= 400 => {
-            tracing::warn!(target: REQUEST_LOG, key_id, environment = "staging", method, route, status, latency_us, "request failed")
-        }
-        Environment::Production if status >= 500 => {
-            tracing::error!(target: REQUEST_LOG, key_id, environment = "production", method, route, status, latency_us, "request failed")
-        }
+        Environment::Development => tracing::info!(
+            target: REQUEST_LOG, key_id = %key_id, environment = "development", method, route, status, latency_us, "request"
+        ),
+        Environment::Staging if status >= 400 => tracing::warn!(
+            target: REQUEST_LOG, key_id = %key_id, environment = "staging", method, route, status, latency_us, "request failed"
+        ),
+        Environment::Production if status >= 500 => tracing::error!(
+            target: REQUEST_LOG, key_id = %key_id, environment = "production", method, route, status, latency_us, "request failed"
+        ),
         Environment::Staging | Environment::Production => {}
     }
 }
