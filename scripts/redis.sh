@@ -17,6 +17,8 @@ redis_bin() {
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; } \
       >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; return 1; }
     rm -f "$log"
+    # Where an init system started the packaged service, stop it: the tests start their own.
+    if command -v service >/dev/null; then service redis-server stop >/dev/null 2>&1 || true; fi
   fi
 }
 
