@@ -52,7 +52,6 @@
 mod breaker;
 mod error;
 mod gcra;
-mod hash;
 mod limiter;
 mod local;
 mod redis;
