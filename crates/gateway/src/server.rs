@@ -83,7 +83,8 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
     let start = load_index(&store, &state).await?;
     restore_daily_counts(&store, &state).await?;
     let follower = spawn_follower(store.clone(), state.clone(), start, config.feed_poll, stop_rx.clone());
-    let detector = spawn_alert_detector(state.control.clone(), config.alert_check, stop_rx);
+    let detector = spawn_alert_detector(state.control.clone(), config.alert_check, stop_rx.clone());
+    let housekeeping = spawn_housekeeping(state.clone(), stop_rx);
 
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
@@ -109,6 +110,7 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = detector.await;
+    let _ = housekeeping.await;
     let _ = recorder.await;
     store.close().await;
     tracing::info!("stopped");
@@ -152,6 +154,22 @@ fn spawn_alert_detector(control: Control, every: Duration, mut shutdown: watch::
                 }
                 Err(e) => tracing::warn!(error = %e, "running the alert rules failed; retrying"),
             }
+        }
+    })
+}
+
+/// Every ten minutes, drops the limiter's state for keys whose burst has refilled and that have
+/// no count today, so the in-process limiter holds the keys in use, not every key ever used.
+fn spawn_housekeeping(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+                _ = shutdown.changed() => break,
+            }
+            let before = state.limiter.local_keys();
+            state.limiter.forget_idle(now_micros());
+            tracing::debug!(before, after = state.limiter.local_keys(), "idle limiter state dropped");
         }
     })
 }

@@ -160,6 +160,23 @@ impl Limiter {
         }
     }
 
+    /// Drops in-process state that no longer matters (see [`LocalLimiter::forget_idle`]), so
+    /// memory follows the keys in use, not every key ever used. The gateway calls it now and then.
+    pub fn forget_idle(&self, now: Micros) {
+        match &self.backend {
+            Backend::Local(local) => local.forget_idle(now),
+            Backend::Redis(shared) => shared.fallback.forget_idle(now),
+        }
+    }
+
+    /// Keys with in-process state (the local backend, or the Redis backend's fallback).
+    pub fn local_keys(&self) -> usize {
+        match &self.backend {
+            Backend::Local(local) => local.len(),
+            Backend::Redis(shared) => shared.fallback.len(),
+        }
+    }
+
     /// `"local"` or `"redis"`.
     pub fn backend(&self) -> &'static str {
         match &self.backend {

@@ -475,4 +475,13 @@ fn idle_keys_can_be_forgotten() {
     l.forget_idle(NOON_2026 + 1);
     assert_eq!(l.len(), 1, "today's count must stay");
     assert_eq!(l.decide("busy", s, NOON_2026 + 2).remaining, Some(98));
+
+    // Through the gateway's handle too.
+    let limiter = regpilot_limits::Limiter::local();
+    let rt = runtime();
+    rt.block_on(limiter.check("yesterday", s, NOON_2026 - DAY)).unwrap();
+    rt.block_on(limiter.check("busy", s, NOON_2026)).unwrap();
+    assert_eq!(limiter.local_keys(), 2);
+    limiter.forget_idle(NOON_2026 + 1);
+    assert_eq!(limiter.local_keys(), 1);
 }
