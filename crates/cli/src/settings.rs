@@ -39,6 +39,8 @@ struct FileSettings {
     usage_flush_ms: Option<u64>,
     /// env REGPILOT_STAGING_SUMMARY_SECS
     staging_summary_secs: Option<u64>,
+    /// env REGPILOT_USAGE_RETENTION_DAYS
+    usage_retention_days: Option<i64>,
     /// env REGPILOT_ALERT_CHECK_SECS
     alert_check_secs: Option<u64>,
 }
@@ -71,6 +73,8 @@ pub struct UsageSettings {
     pub flush_every: Duration,
     /// How often each staging key's one-line summary is logged (SPEC §2: every minute).
     pub staging_summary: Duration,
+    /// Usage older than this is deleted.
+    pub retention_days: i64,
     pub alert_check: Duration,
 }
 
@@ -81,6 +85,7 @@ pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 25;
 pub const DEFAULT_USAGE_FLUSH_MS: u64 = 1000;
 pub const DEFAULT_ALERT_CHECK_SECS: u64 = 60;
 pub const DEFAULT_STAGING_SUMMARY_SECS: u64 = 60;
+pub const DEFAULT_USAGE_RETENTION_DAYS: i64 = 400;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./regpilot-data";
@@ -167,6 +172,12 @@ impl Settings {
         if !(1..=3600).contains(&summary_secs) {
             bail!("staging_summary_secs must be between 1 and 3600");
         }
+        let retention_days = env_parsed("REGPILOT_USAGE_RETENTION_DAYS")?
+            .or(file.usage_retention_days)
+            .unwrap_or(DEFAULT_USAGE_RETENTION_DAYS);
+        if !(31..=3660).contains(&retention_days) {
+            bail!("usage_retention_days must be between 31 and 3660 (reports and alert rules look 30 days back)");
+        }
         let alert_secs =
             env_parsed("REGPILOT_ALERT_CHECK_SECS")?.or(file.alert_check_secs).unwrap_or(DEFAULT_ALERT_CHECK_SECS);
         if !(1..=3600).contains(&alert_secs) {
@@ -177,6 +188,7 @@ impl Settings {
             geoip_db,
             flush_every: Duration::from_millis(flush_ms),
             staging_summary: Duration::from_secs(summary_secs),
+            retention_days,
             alert_check: Duration::from_secs(alert_secs),
         };
         Ok(Settings { listen, database_url, max_body_bytes, feed_poll: Duration::from_millis(poll_ms), limits, usage })

@@ -40,6 +40,8 @@ pub struct GatewayConfig {
     pub usage: RecorderConfig,
     /// How often the unusual-activity rules run.
     pub alert_check: Duration,
+    /// Usage older than this many days is deleted.
+    pub usage_retention_days: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +86,7 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
     restore_daily_counts(&store, &state).await?;
     let follower = spawn_follower(store.clone(), state.clone(), start, config.feed_poll, stop_rx.clone());
     let detector = spawn_alert_detector(state.control.clone(), config.alert_check, stop_rx.clone());
-    let housekeeping = spawn_housekeeping(state.clone(), stop_rx);
+    let housekeeping = spawn_housekeeping(store.clone(), state.clone(), config.usage_retention_days, stop_rx);
 
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
@@ -158,9 +160,15 @@ fn spawn_alert_detector(control: Control, every: Duration, mut shutdown: watch::
     })
 }
 
-/// Every ten minutes, drops the limiter's state for keys whose burst has refilled and that have
-/// no count today, so the in-process limiter holds the keys in use, not every key ever used.
-fn spawn_housekeeping(state: AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+/// Every ten minutes: drops the limiter's state for keys whose burst has refilled and that have
+/// no count today (so the in-process limiter holds the keys in use, not every key ever used),
+/// and deletes usage older than the retention.
+fn spawn_housekeeping(
+    store: Store,
+    state: AppState,
+    retention_days: i64,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -170,6 +178,12 @@ fn spawn_housekeeping(state: AppState, mut shutdown: watch::Receiver<bool>) -> J
             let before = state.limiter.local_keys();
             state.limiter.forget_idle(now_micros());
             tracing::debug!(before, after = state.limiter.local_keys(), "idle limiter state dropped");
+            let today = now_ms() - now_ms().rem_euclid(DAY_MS);
+            match store.prune_usage(today - retention_days * DAY_MS).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::info!(rows, retention_days, "old usage deleted"),
+                Err(e) => tracing::warn!(error = %e, "deleting old usage failed; retrying later"),
+            }
         }
     })
 }

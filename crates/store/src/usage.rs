@@ -271,6 +271,16 @@ impl Store {
         Ok(rows.iter().map(|r| Ok((r.try_get("key_id")?, r.try_get("n")?))).collect::<Result<_, sqlx::Error>>()?)
     }
 
+    /// Deletes usage older than `before` (Unix ms): hours and country days that start before
+    /// it. Returns the rows deleted.
+    pub async fn prune_usage(&self, before: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let hours = sqlx::query("DELETE FROM usage_hourly WHERE hour < $1").bind(before).execute(&mut *tx).await?;
+        let days = sqlx::query("DELETE FROM usage_countries WHERE day < $1").bind(before).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(hours.rows_affected() + days.rows_affected())
+    }
+
     /// Counters summed per key over the hours starting in `[from, to)`; keys without rows
     /// there are left out.
     pub async fn usage_by_key(

@@ -333,3 +333,17 @@ each_backend!(rule_queries, |s: Store| async move {
         s.keys_created_before(today - 90 * DAY_MS, today).await.unwrap().into_iter().map(|k| k.id).collect();
     assert_eq!(aged, vec!["old", "used"]);
 });
+
+each_backend!(old_usage_is_pruned_and_recent_usage_kept, |s: Store| async move {
+    key(&s, "k1", "p", DAY0).await;
+    let batch = UsageBatch {
+        hourly: vec![hourly("k1", DAY0 + HOUR_MS, 1, 0, 0, 1), hourly("k1", DAY0 + DAY_MS, 2, 0, 0, 1)],
+        countries: vec![country("k1", DAY0, "DE", 1), country("k1", DAY0 + DAY_MS, "DE", 2)],
+        last_used: vec![],
+    };
+    s.write_usage(&batch).await.unwrap();
+    assert_eq!(s.prune_usage(DAY0 + DAY_MS).await.unwrap(), 2, "one hour and one country day");
+    let left = s.usage_by_key(UsageScope::Key("k1"), 0, DAY0 + 2 * DAY_MS).await.unwrap();
+    assert_eq!(left[0].1.requests, 2);
+    assert_eq!(s.prune_usage(DAY0 + DAY_MS).await.unwrap(), 0);
+});

@@ -46,6 +46,7 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
             ..RecorderConfig::default()
         },
         alert_check: usage.alert_check,
+        usage_retention_days: usage.retention_days,
     };
     regpilot_gateway::serve(config, store).await.map_err(|e| Failure::runtime(e.to_string()))
 }
