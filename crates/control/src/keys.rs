@@ -1,7 +1,7 @@
 //! The key lifecycle: create (the secret leaves once), list, deactivate, reactivate, delete.
 
 use regpilot_keys::{display_prefix, generate, Environment, KeyType, Scopes, SecretKey};
-use regpilot_store::{now_ms, AuditEntry, KeyRow};
+use regpilot_store::{now_ms, AuditEntry, KeyRow, DAY_MS};
 use serde::Serialize;
 
 use crate::ids::new_id;
@@ -9,7 +9,6 @@ use crate::projects::validate_name;
 use crate::time_fmt::{opt, rfc3339};
 use crate::{Actor, Control, ControlError};
 
-const DAY_MS: i64 = 86_400_000;
 /// Ten years: a longer expiry is a typo, not a plan.
 const MAX_EXPIRY_DAYS: i64 = 3650;
 

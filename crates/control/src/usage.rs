@@ -5,21 +5,11 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use regpilot_keys::{Environment, KeyType};
-use regpilot_store::{Bucket, CountryTotal, KeyRow, UsageCounts, UsageScope, DAY_MS, HOUR_MS};
+use regpilot_store::{day_start, hour_start, Bucket, CountryTotal, KeyRow, UsageCounts, UsageScope, DAY_MS, HOUR_MS};
 use serde::Serialize;
 
 use crate::time_fmt::{opt, rfc3339};
 use crate::{Control, ControlError, KeyStatus, KeyView};
-
-/// The start of the UTC hour holding `ms`.
-pub(crate) fn hour_start(ms: i64) -> i64 {
-    ms - ms.rem_euclid(HOUR_MS)
-}
-
-/// UTC midnight of the day holding `ms`.
-pub(crate) fn day_start(ms: i64) -> i64 {
-    ms - ms.rem_euclid(DAY_MS)
-}
 
 /// `YYYY-MM-DD` of the UTC day holding `ms`.
 pub(crate) fn date(ms: i64) -> String {

@@ -53,9 +53,12 @@ impl Metrics {
         self.feed_errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A request refused by the limiter; `limit` is `burst` or `daily`.
-    pub fn rate_limited(&self, limit: &str) {
-        let c = if limit == "daily" { &self.rate_limited_daily } else { &self.rate_limited_burst };
+    /// A request refused by the limiter, by the limit it hit.
+    pub fn rate_limited(&self, limit: regpilot_limits::LimitKind) {
+        let c = match limit {
+            regpilot_limits::LimitKind::Burst => &self.rate_limited_burst,
+            regpilot_limits::LimitKind::Daily => &self.rate_limited_daily,
+        };
         c.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -10,9 +10,12 @@ use regpilot_keys::Environment;
 use regpilot_limits::LimitSpec;
 use regpilot_store::ProjectRow;
 
-/// The limits a key of an unknown project gets: the free plan's, the strictest. (Every key's
-/// project is loaded before its key, so this only guards against a broken store.)
-const FALLBACK: LimitSpec = LimitSpec { burst: 10, daily: Some(1_000) };
+/// The limits a key of an unknown project, or of a plan this version cannot read, gets: the
+/// free plan's, the strictest. (Every key's project is loaded before its key, so this only
+/// guards against a broken store.)
+fn fallback() -> Limits {
+    Plan::Free.limits(None, None)
+}
 
 #[derive(Default)]
 pub struct PlanTable {
@@ -41,7 +44,7 @@ impl PlanTable {
                 Ok(plan) => plan.limits(row.daily_limit, row.burst),
                 Err(_) => {
                     tracing::error!(project_id = %row.id, "stored project has an unknown plan; it gets the free plan's limits");
-                    Plan::Free.limits(None, None)
+                    fallback()
                 }
             };
             // The environment is applied per key, in `spec`.
@@ -53,7 +56,7 @@ impl PlanTable {
     /// them for development keys (SPEC §2, §6).
     pub fn spec(&self, project_id: &str, environment: Environment) -> LimitSpec {
         let base = self.projects.read().unwrap_or_else(|p| p.into_inner()).get(project_id).copied();
-        let base = base.unwrap_or(FALLBACK);
+        let base = base.unwrap_or_else(|| base_spec(fallback()));
         match environment {
             Environment::Development => base.development(),
             Environment::Staging | Environment::Production => base,
@@ -95,7 +98,7 @@ mod tests {
         assert_eq!(t.spec("ent", Environment::Development), LimitSpec { burst: 100, daily: None });
         // A tenth, rounded down, at least 1.
         assert_eq!(t.spec("ent2", Environment::Development), LimitSpec { burst: 1, daily: Some(500) });
-        assert_eq!(t.spec("unknown", Environment::Production), FALLBACK);
+        assert_eq!(t.spec("unknown", Environment::Production), LimitSpec { burst: 10, daily: Some(1_000) });
     }
 
     #[test]

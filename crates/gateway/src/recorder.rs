@@ -12,15 +12,13 @@ use std::time::Duration;
 
 use compact_str::CompactString;
 use regpilot_keys::Environment;
-use regpilot_store::{CountryDelta, HourlyDelta, Store, UsageBatch};
+use regpilot_store::{day_start, hour_start, CountryDelta, HourlyDelta, Store, UsageBatch};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::geo::{country_of, GeoIp};
 use crate::metrics::Metrics;
 
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 86_400_000;
 /// How often the task empties the channel. It does not wait on each event: waking a task per
 /// request would cost the request path a cross-thread wake-up every time.
 const DRAIN_EVERY: Duration = Duration::from_millis(20);
@@ -123,12 +121,12 @@ struct Pending {
 
 impl Pending {
     fn add(&mut self, e: &UsageEvent) {
-        let hour = e.at_ms - e.at_ms.rem_euclid(HOUR_MS);
+        let hour = hour_start(e.at_ms);
         let slot =
             self.hourly.entry((e.key_id.clone(), hour)).or_insert_with(|| (e.project_id.clone(), Counts::default()));
         slot.1.add(e.outcome);
         if let Outcome::Answered { .. } = e.outcome {
-            let day = e.at_ms - e.at_ms.rem_euclid(DAY_MS);
+            let day = day_start(e.at_ms);
             self.addresses.entry((e.key_id.clone(), day, e.ip)).or_insert_with(|| (e.project_id.clone(), 0)).1 += 1;
             let last = self.last_used.entry(e.key_id.clone()).or_insert(e.at_ms);
             *last = (*last).max(e.at_ms);
@@ -308,6 +306,8 @@ async fn write(
 
 #[cfg(test)]
 mod tests {
+    use regpilot_store::HOUR_MS;
+
     use super::*;
 
     fn event(key: &str, at_ms: i64, outcome: Outcome, ip: Option<&str>) -> UsageEvent {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use regpilot_control::Control;
 use regpilot_limits::{now_micros, FailureMode, Limiter};
-use regpilot_store::{now_ms, Store, StoreError};
+use regpilot_store::{day_start, now_ms, Store, StoreError, DAY_MS};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -19,8 +19,6 @@ use crate::geo::GeoIp;
 use crate::index::KeyIndex;
 use crate::recorder::{spawn_recorder, RecorderConfig};
 use crate::{build_router, AppState};
-
-const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -125,7 +123,7 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
 async fn restore_daily_counts(store: &Store, state: &AppState) -> Result<(), StoreError> {
     let now_us = now_micros();
     let now = now_us / 1000;
-    let used = store.daily_used(now - now.rem_euclid(DAY_MS)).await?;
+    let used = store.daily_used(day_start(now)).await?;
     for (key_id, n) in &used {
         state.limiter.seed_daily(key_id, u64::try_from(*n).unwrap_or(0), now_us);
     }
@@ -178,7 +176,7 @@ fn spawn_housekeeping(
             let before = state.limiter.local_keys();
             state.limiter.forget_idle(now_micros());
             tracing::debug!(before, after = state.limiter.local_keys(), "idle limiter state dropped");
-            let today = now_ms() - now_ms().rem_euclid(DAY_MS);
+            let today = day_start(now_ms());
             match store.prune_usage(today - retention_days * DAY_MS).await {
                 Ok(0) => {}
                 Ok(rows) => tracing::info!(rows, retention_days, "old usage deleted"),

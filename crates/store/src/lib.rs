@@ -23,6 +23,7 @@ pub use connect::{redact_url, Backend, Store};
 pub use error::StoreError;
 pub use feed::{FeedBatch, KeyEvent, ProjectFeedBatch, NOTIFY_CHANNEL};
 pub use rows::*;
+pub use usage::{day_start, hour_start};
 pub use usage::{
     Bucket, CountryDelta, CountryTotal, HourlyDelta, UsageBatch, UsageCounts, UsageScope, DAY_MS, HOUR_MS,
 };

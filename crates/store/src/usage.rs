@@ -21,6 +21,16 @@ use crate::{KeyRow, Store, StoreError};
 pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 86_400_000;
 
+/// The start of the UTC hour holding `ms` (usage rows are keyed by it).
+pub fn hour_start(ms: i64) -> i64 {
+    ms - ms.rem_euclid(HOUR_MS)
+}
+
+/// UTC midnight of the day holding `ms`.
+pub fn day_start(ms: i64) -> i64 {
+    ms - ms.rem_euclid(DAY_MS)
+}
+
 /// Rows per statement: 9 parameters a row stays far below both backends' parameter limits.
 const CHUNK_ROWS: usize = 250;
 

@@ -28,9 +28,6 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
         }
     }
     let (limits, usage) = (&settings.limits, &settings.usage);
-    if let Some(url) = &limits.redis_url {
-        tracing::info!(redis = %redact_url(url), failure_mode = limits.redis_failure_mode.as_str(), "limits shared in Redis");
-    }
     let config = GatewayConfig {
         listen,
         max_body_bytes: settings.max_body_bytes,

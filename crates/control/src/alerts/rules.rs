@@ -5,12 +5,12 @@
 
 use std::collections::HashMap;
 
-use regpilot_store::{KeyRow, Store, DAY_MS, HOUR_MS};
+use regpilot_store::{day_start, hour_start, KeyRow, Store, DAY_MS, HOUR_MS};
 use serde_json::json;
 
 use super::{AlertKind, Finding};
 use crate::time_fmt::{opt, rfc3339};
-use crate::usage::{date, day_start, hour_start, ratio};
+use crate::usage::{date, ratio};
 use crate::ControlError;
 
 /// The thresholds of the rules. `Default` is the product's setting, documented in

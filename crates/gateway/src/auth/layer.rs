@@ -6,13 +6,12 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use axum::extract::State;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use regpilot_keys::Environment;
-use regpilot_limits::{now_micros, Verdict};
+use regpilot_limits::{now_micros, LimitKind, Verdict};
 
 use super::{find_key, verify, AuthOutcome};
 use crate::access::Access;
@@ -78,10 +77,12 @@ async fn authenticate(ctx: &RouteCtx, mut req: Request, next: Next) -> Response 
     let (mut response, verdict) = match state.limiter.check(&key.id, spec, now_us).await {
         Err(unavailable) => (ApiError::NotReady(unavailable.to_string()).into_response(), None),
         Ok(verdict) if !verdict.admitted => {
-            let limit = verdict.limit.map_or("burst", |l| l.as_str());
+            // A refusal always names its limit; a verdict that did not would be the limiter's bug.
+            let limit = verdict.limit.unwrap_or(LimitKind::Burst);
             state.metrics.rate_limited(limit);
-            tracing::debug!(key_id = %key.id, limit, "rate limit hit");
-            (ApiError::RateLimited { limit, retry_after: verdict.retry_after_s.max(1) }.into_response(), Some(verdict))
+            tracing::debug!(key_id = %key.id, limit = limit.as_str(), "rate limit hit");
+            let refusal = ApiError::RateLimited { limit: limit.as_str(), retry_after: verdict.retry_after_s.max(1) };
+            (refusal.into_response(), Some(verdict))
         }
         Ok(verdict) => match ctx.access {
             Access::Scope(scope) if !key.scopes.contains(scope) => {
