@@ -1,0 +1,145 @@
+//! The AI side of RegPilot Gateway, free of HTTP-server concerns: which model a request goes to
+//! ([`catalogue`]), the OpenAI-compatible upstream client ([`upstream`]), the simulator that
+//! answers development keys ([`simulator`]), and token counts and cost ([`tokens`]).
+//!
+//! [`Ai`] is what the gateway holds: `complete` and `stream` call a model's provider;
+//! `simulate` and `simulate_stream` never touch the network.
+
+mod answer;
+pub mod catalogue;
+pub mod config;
+mod error;
+mod quality;
+mod request;
+pub mod simulator;
+mod sse;
+pub mod tokens;
+mod upstream;
+
+use std::time::Duration;
+
+pub use answer::{Chunk, Completion};
+pub use catalogue::{Catalogue, ConfigError, ModelEntry, Provider, UnknownModel};
+pub use config::{AiConfig, ModelConfig, ProviderConfig, QualityConfig};
+pub use error::UpstreamError;
+pub use quality::{Mode, Quality};
+pub use request::{ChatRequest, Message, Role};
+pub use sse::SseParser;
+pub use tokens::{Price, TokenUsage};
+
+use simulator::SimStream;
+use tokio::time::Instant;
+use upstream::UpstreamStream;
+
+pub struct Ai {
+    catalogue: Catalogue,
+    client: reqwest::Client,
+    response_timeout: Duration,
+    idle_timeout: Duration,
+    sim_delay: Duration,
+}
+
+impl Ai {
+    pub fn new(config: &AiConfig) -> Result<Ai, ConfigError> {
+        let catalogue = Catalogue::build(config)?;
+        let client = upstream::client(config.connect_timeout())
+            .map_err(|e| ConfigError::Invalid(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(Ai {
+            catalogue,
+            client,
+            response_timeout: config.response_timeout(),
+            idle_timeout: config.stream_idle_timeout(),
+            sim_delay: config.simulator_chunk_delay(),
+        })
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// A whole answer from the model's provider. The caller has checked the provider is
+    /// available ([`Provider::unavailable`]).
+    pub async fn complete(&self, model: &ModelEntry, req: &ChatRequest) -> Result<Completion, UpstreamError> {
+        let deadline = Instant::now() + self.response_timeout;
+        let body = req.upstream_body(&model.id, false).to_string().into_bytes();
+        let response = upstream::send(&self.client, &model.provider, body, false, self.response_timeout).await?;
+        let prompt = tokens::estimate_prompt(&req.messages);
+        upstream::read_completion(&model.provider, response, deadline, self.response_timeout, prompt).await
+    }
+
+    /// A stream from the model's provider, once its answer has begun.
+    pub async fn stream(&self, model: &ModelEntry, req: &ChatRequest) -> Result<ChatStream, UpstreamError> {
+        let body = req.upstream_body(&model.id, true).to_string().into_bytes();
+        let response = upstream::send(&self.client, &model.provider, body, true, self.response_timeout).await?;
+        Ok(ChatStream {
+            source: Source::Upstream(Box::new(UpstreamStream {
+                provider: model.provider.clone(),
+                response,
+                parser: SseParser::default(),
+                idle: self.idle_timeout,
+                reported: None,
+                finished: false,
+                done: false,
+            })),
+            prompt_estimate: tokens::estimate_prompt(&req.messages),
+            completion_chars: 0,
+        })
+    }
+
+    /// The simulator's answer (development keys): no network.
+    pub fn simulate(&self, model: &ModelEntry, req: &ChatRequest) -> Completion {
+        simulator::complete(&model.id, req)
+    }
+
+    pub fn simulate_stream(&self, model: &ModelEntry, req: &ChatRequest) -> ChatStream {
+        ChatStream {
+            source: Source::Sim(SimStream::new(&model.id, req, self.sim_delay)),
+            prompt_estimate: tokens::estimate_prompt(&req.messages),
+            completion_chars: 0,
+        }
+    }
+}
+
+/// A streamed answer, from an upstream or the simulator.
+pub struct ChatStream {
+    source: Source,
+    prompt_estimate: u32,
+    completion_chars: usize,
+}
+
+enum Source {
+    Upstream(Box<UpstreamStream>),
+    Sim(SimStream),
+}
+
+impl ChatStream {
+    /// The next chunk; `None` at the end. An upstream silent for longer than the idle timeout
+    /// gives [`UpstreamError::Timeout`].
+    pub async fn next(&mut self) -> Result<Option<Chunk>, UpstreamError> {
+        let chunk = match &mut self.source {
+            Source::Upstream(s) => s.next_chunk().await?,
+            Source::Sim(s) => {
+                if !s.at_start() && !s.delay.is_zero() {
+                    tokio::time::sleep(s.delay).await;
+                }
+                s.next_chunk()
+            }
+        };
+        if let Some(c) = &chunk {
+            self.completion_chars += c.text.chars().count();
+        }
+        Ok(chunk)
+    }
+
+    /// Tokens so far: as the upstream reported them, else estimated from what has arrived.
+    pub fn usage(&self) -> TokenUsage {
+        let reported = match &self.source {
+            Source::Upstream(s) => s.reported,
+            Source::Sim(s) => s.text_done().then(|| s.usage()),
+        };
+        reported.unwrap_or(TokenUsage {
+            prompt: self.prompt_estimate,
+            completion: u32::try_from(self.completion_chars.div_ceil(4)).unwrap_or(u32::MAX),
+        })
+    }
+}

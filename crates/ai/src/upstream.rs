@@ -1,0 +1,249 @@
+//! The OpenAI-compatible HTTP client: one pooled `reqwest` client for every provider, the
+//! provider's key added per call (never logged: the header value is marked sensitive), bounded
+//! waits, and errors turned into [`UpstreamError`]s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::Response;
+use serde_json::Value;
+use tokio::time::{timeout, timeout_at, Instant};
+
+use crate::answer::{Chunk, Completion};
+use crate::catalogue::Provider;
+use crate::error::UpstreamError;
+use crate::sse::SseParser;
+use crate::tokens::TokenUsage;
+
+/// Largest non-streamed answer read from an upstream.
+const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+/// Largest error body read (for its message).
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+/// Largest stream event held while waiting for its end.
+const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+
+pub(crate) fn client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        // A redirect could carry the request (and its key) somewhere else: none are followed.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("regpilot-gateway/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+fn classify(provider: &Provider, e: &reqwest::Error, waited: Duration) -> UpstreamError {
+    // Without the URL: a base URL is configuration, but it has no business in logs per call.
+    tracing::warn!(provider = %provider.name, error = %DisplayWithoutUrl(e), "upstream call failed");
+    if e.is_connect() {
+        UpstreamError::Unreachable { provider: provider.name.clone() }
+    } else if e.is_timeout() {
+        UpstreamError::Timeout { provider: provider.name.clone(), after: waited }
+    } else if e.is_body() || e.is_decode() {
+        UpstreamError::Protocol { provider: provider.name.clone() }
+    } else {
+        UpstreamError::Unreachable { provider: provider.name.clone() }
+    }
+}
+
+struct DisplayWithoutUrl<'a>(&'a reqwest::Error);
+
+impl std::fmt::Display for DisplayWithoutUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(self.0);
+        f.write_str(if self.0.is_connect() {
+            "connect"
+        } else if self.0.is_timeout() {
+            "timeout"
+        } else {
+            "request"
+        })?;
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+/// Sends `body` and waits (up to `wait`) for the answer's status and headers. A non-2xx status
+/// becomes an error.
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    provider: &Provider,
+    body: Vec<u8>,
+    stream: bool,
+    wait: Duration,
+) -> Result<Response, UpstreamError> {
+    let mut req = client
+        .post(&provider.endpoint)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .header(ACCEPT, HeaderValue::from_static(if stream { "text/event-stream" } else { "application/json" }))
+        .body(body);
+    if let Some(auth) = &provider.authorization {
+        req = req.header(AUTHORIZATION, auth.clone());
+    }
+    let response = match timeout(wait, req.send()).await {
+        Err(_) => {
+            tracing::warn!(provider = %provider.name, waited_ms = wait.as_millis() as u64, "upstream did not answer in time");
+            return Err(UpstreamError::Timeout { provider: provider.name.clone(), after: wait });
+        }
+        Ok(Err(e)) => return Err(classify(provider, &e, wait)),
+        Ok(Ok(r)) => r,
+    };
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    Err(status_error(provider, response).await)
+}
+
+async fn status_error(provider: &Provider, mut response: Response) -> UpstreamError {
+    let status = response.status().as_u16();
+    let retry_after =
+        response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    let mut body = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while body.len() < MAX_ERROR_BYTES {
+        match timeout_at(deadline, response.chunk()).await {
+            Ok(Ok(Some(bytes))) => body.extend_from_slice(&bytes),
+            _ => break,
+        }
+    }
+    let message = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_owned));
+    let scrubbed = message.map(|m| provider.scrub(&m, 200));
+    tracing::warn!(provider = %provider.name, status, message = scrubbed.as_deref().unwrap_or(""), "upstream answered an error");
+    // What the upstream says about the request itself helps the caller; what it says about the
+    // gateway's credentials or capacity is for the operator (logged above) only.
+    let detail = match status {
+        400 | 404 | 409 | 413 | 422 => scrubbed,
+        _ => None,
+    };
+    UpstreamError::Status { provider: provider.name.clone(), status, retry_after, detail }
+}
+
+/// Reads a whole answer (within `deadline`) and parses the completion.
+pub(crate) async fn read_completion(
+    provider: &Provider,
+    mut response: Response,
+    deadline: Instant,
+    waited: Duration,
+    prompt_estimate: u32,
+) -> Result<Completion, UpstreamError> {
+    let mut body = Vec::new();
+    loop {
+        match timeout_at(deadline, response.chunk()).await {
+            Err(_) => return Err(UpstreamError::Timeout { provider: provider.name.clone(), after: waited }),
+            Ok(Err(e)) => return Err(classify(provider, &e, waited)),
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(bytes))) => {
+                body.extend_from_slice(&bytes);
+                if body.len() > MAX_ANSWER_BYTES {
+                    return Err(UpstreamError::Protocol { provider: provider.name.clone() });
+                }
+            }
+        }
+    }
+    parse_completion(provider, &body, prompt_estimate)
+}
+
+fn parse_completion(provider: &Provider, body: &[u8], prompt_estimate: u32) -> Result<Completion, UpstreamError> {
+    let protocol = || {
+        tracing::warn!(provider = %provider.name, "upstream answer is not an OpenAI chat completion");
+        UpstreamError::Protocol { provider: provider.name.clone() }
+    };
+    let v: Value = serde_json::from_slice(body).map_err(|_| protocol())?;
+    let choice = v.pointer("/choices/0").ok_or_else(protocol)?;
+    let text = choice.pointer("/message/content").and_then(Value::as_str).unwrap_or("").to_owned();
+    let finish_reason = choice.get("finish_reason").and_then(Value::as_str).unwrap_or("stop").to_owned();
+    let usage = reported_usage(&v)
+        .unwrap_or(TokenUsage { prompt: prompt_estimate, completion: crate::tokens::estimate_text(&text) });
+    Ok(Completion {
+        id: v.get("id").and_then(Value::as_str).unwrap_or("").to_owned(),
+        created: v.get("created").and_then(Value::as_i64).unwrap_or(0),
+        model: v.get("model").and_then(Value::as_str).unwrap_or("").to_owned(),
+        text,
+        finish_reason,
+        usage,
+        raw: Some(v),
+    })
+}
+
+fn reported_usage(v: &Value) -> Option<TokenUsage> {
+    let u = v.get("usage")?;
+    let n = |k: &str| u.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+    Some(TokenUsage { prompt: n("prompt_tokens")?, completion: n("completion_tokens")? })
+}
+
+/// An upstream's stream, read event by event as bytes arrive.
+pub(crate) struct UpstreamStream {
+    pub(crate) provider: Arc<Provider>,
+    pub(crate) response: Response,
+    pub(crate) parser: SseParser,
+    pub(crate) idle: Duration,
+    pub(crate) reported: Option<TokenUsage>,
+    pub(crate) finished: bool,
+    pub(crate) done: bool,
+}
+
+impl UpstreamStream {
+    pub(crate) async fn next_chunk(&mut self) -> Result<Option<Chunk>, UpstreamError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            if let Some(data) = self.parser.next_event() {
+                if data.trim() == "[DONE]" {
+                    self.done = true;
+                    return Ok(None);
+                }
+                return self.chunk_of(data).map(Some);
+            }
+            if self.parser.pending() > MAX_EVENT_BYTES {
+                return Err(UpstreamError::Protocol { provider: self.provider.name.clone() });
+            }
+            match timeout(self.idle, self.response.chunk()).await {
+                Err(_) => {
+                    tracing::warn!(provider = %self.provider.name, "upstream stream went silent");
+                    return Err(UpstreamError::Timeout { provider: self.provider.name.clone(), after: self.idle });
+                }
+                Ok(Err(e)) => return Err(classify(&self.provider, &e, self.idle)),
+                Ok(Ok(Some(bytes))) => self.parser.push(&bytes),
+                Ok(Ok(None)) => {
+                    self.done = true;
+                    // Some servers end without `[DONE]`; an answer that finished is whole.
+                    if self.finished {
+                        return Ok(None);
+                    }
+                    tracing::warn!(provider = %self.provider.name, "upstream stream ended before the answer did");
+                    return Err(UpstreamError::Protocol { provider: self.provider.name.clone() });
+                }
+            }
+        }
+    }
+
+    fn chunk_of(&mut self, data: String) -> Result<Chunk, UpstreamError> {
+        let v: Value = serde_json::from_str(&data).map_err(|_| {
+            tracing::warn!(provider = %self.provider.name, "upstream stream event is not JSON");
+            UpstreamError::Protocol { provider: self.provider.name.clone() }
+        })?;
+        if v.get("error").is_some() {
+            tracing::warn!(provider = %self.provider.name, "upstream reported an error mid-stream");
+            return Err(UpstreamError::Protocol { provider: self.provider.name.clone() });
+        }
+        let choice = v.pointer("/choices/0");
+        let text = choice.and_then(|c| c.pointer("/delta/content")).and_then(Value::as_str).unwrap_or("").to_owned();
+        let finish_reason = choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str).map(str::to_owned);
+        self.finished |= finish_reason.is_some();
+        let usage = reported_usage(&v);
+        if usage.is_some() {
+            self.reported = usage;
+        }
+        let no_choices = v.get("choices").and_then(Value::as_array).is_none_or(|c| c.is_empty());
+        Ok(Chunk { data: Bytes::from(data), text, finish_reason, usage_only: usage.is_some() && no_choices })
+    }
+}
