@@ -13,6 +13,7 @@ mod plans;
 mod projects;
 mod time_fmt;
 mod usage;
+mod usage_ai;
 mod users;
 
 pub use alerts::{AlertKind, AlertRules, AlertSeverity, AlertView};
@@ -28,6 +29,7 @@ pub use plans::{Limits, Plan};
 pub use projects::{NewProject, ProjectView};
 pub use time_fmt::rfc3339;
 pub use usage::{CountryUsage, DayUsage, HourUsage, KeyUsage, KeyUsageSummary, UsagePeriod, UsageReport};
+pub use usage_ai::{AiUsage, ModelUsage};
 pub use users::UserView;
 
 use regpilot_store::Store;

@@ -9,6 +9,7 @@ use regpilot_store::{day_start, hour_start, Bucket, CountryTotal, KeyRow, UsageC
 use serde::Serialize;
 
 use crate::time_fmt::{opt, rfc3339};
+use crate::usage_ai::{ai_usage, AiUsage};
 use crate::{Control, ControlError, KeyStatus, KeyView};
 
 /// `YYYY-MM-DD` of the UTC day holding `ms`.
@@ -121,6 +122,8 @@ pub struct KeyUsageSummary {
     pub avg_latency_ms: Option<f64>,
     pub last_used_at: Option<String>,
     pub countries: Vec<CountryUsage>,
+    /// The key's AI usage over the period.
+    pub ai: AiUsage,
 }
 
 /// A project's usage over a period.
@@ -137,6 +140,8 @@ pub struct UsageReport {
     pub error_rate: f64,
     pub rate_limited: i64,
     pub avg_latency_ms: Option<f64>,
+    /// AI usage over the period, each model's calls of every key together.
+    pub ai: AiUsage,
     /// Keys with requests in the period, most requests first.
     pub keys: Vec<KeyUsageSummary>,
     /// Every day of the period, oldest first.
@@ -169,6 +174,8 @@ pub struct KeyUsage {
     pub daily: Vec<DayUsage>,
     /// Countries of the last 30 days, most requests first.
     pub countries: Vec<CountryUsage>,
+    /// AI usage of the last 30 days (the days of `daily`).
+    pub ai: AiUsage,
 }
 
 fn add(total: &mut UsageCounts, c: &UsageCounts) {
@@ -206,7 +213,12 @@ fn countries_of(totals: &[CountryTotal], key_id: &str) -> Vec<CountryUsage> {
         .collect()
 }
 
-fn summary(key: &KeyRow, c: &UsageCounts, countries: Vec<CountryUsage>) -> Result<KeyUsageSummary, ControlError> {
+fn summary(
+    key: &KeyRow,
+    c: &UsageCounts,
+    countries: Vec<CountryUsage>,
+    ai: AiUsage,
+) -> Result<KeyUsageSummary, ControlError> {
     let view = KeyView::from_row(key)?;
     Ok(KeyUsageSummary {
         key_id: view.id,
@@ -222,6 +234,7 @@ fn summary(key: &KeyRow, c: &UsageCounts, countries: Vec<CountryUsage>) -> Resul
         avg_latency_ms: avg_latency_ms(c),
         last_used_at: view.last_used_at,
         countries,
+        ai,
     })
 }
 
@@ -242,6 +255,7 @@ impl Control {
         let by_key = self.store.usage_by_key(scope, from, until).await?;
         let by_day = self.store.usage_buckets(scope, Bucket::Day, from, until).await?;
         let countries = self.store.usage_countries(scope, from, today + DAY_MS).await?;
+        let models = self.store.usage_by_model(scope, from, until).await?;
         let keys: HashMap<String, KeyRow> =
             self.store.project_keys_with_tombstones(project_id).await?.into_iter().map(|k| (k.id.clone(), k)).collect();
 
@@ -253,7 +267,9 @@ impl Control {
                 continue;
             }
             match keys.get(key_id) {
-                Some(key) => lines.push(summary(key, c, countries_of(&countries, key_id))?),
+                Some(key) => {
+                    lines.push(summary(key, c, countries_of(&countries, key_id), ai_usage(&models, Some(key_id)))?)
+                }
                 None => tracing::warn!(key_id, project_id, "usage recorded for a key the project does not have"),
             }
         }
@@ -268,13 +284,14 @@ impl Control {
             error_rate: ratio(total.errors, total.requests),
             rate_limited: total.limited,
             avg_latency_ms: avg_latency_ms(&total),
+            ai: ai_usage(&models, None),
             keys: lines,
             days: days_filled(&by_day, from, today),
         })
     }
 
-    /// One key's usage: totals of all time, the last 24 hours, the last 30 days and their
-    /// countries. Deleted keys keep their figures.
+    /// One key's usage: totals of all time, the last 24 hours, the last 30 days with their
+    /// countries and AI usage. Deleted keys keep their figures.
     pub async fn key_usage(&self, key_id: &str, now_ms: i64) -> Result<KeyUsage, ControlError> {
         let key = self.store.get_key(key_id).await?.ok_or_else(|| ControlError::not_found("key", key_id))?;
         let view = KeyView::from_row(&key)?;
@@ -288,6 +305,7 @@ impl Control {
         let hours = self.store.usage_buckets(scope, Bucket::Hour, first_hour, this_hour + HOUR_MS).await?;
         let days = self.store.usage_buckets(scope, Bucket::Day, first_day, this_hour + HOUR_MS).await?;
         let countries = self.store.usage_countries(scope, first_day, today + DAY_MS).await?;
+        let models = self.store.usage_by_model(scope, first_day, this_hour + HOUR_MS).await?;
 
         let by_hour: HashMap<i64, UsageCounts> = hours.into_iter().collect();
         let hourly = (0..24)
@@ -323,6 +341,7 @@ impl Control {
             hourly,
             daily: days_filled(&days, first_day, today),
             countries: countries_of(&countries, key_id),
+            ai: ai_usage(&models, None),
         })
     }
 }

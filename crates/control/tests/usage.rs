@@ -65,6 +65,7 @@ each_backend!(report_totals_keys_days_and_period_bounds, |c: Control| async move
     assert_eq!(
         field_names(&v),
         vec![
+            "ai",
             "avg_latency_ms",
             "days",
             "error_rate",
@@ -97,8 +98,11 @@ each_backend!(report_totals_keys_days_and_period_bounds, |c: Control| async move
             "error_rate": 0.1333, "rate_limited": 1, "avg_latency_ms": 30.0,
             "last_used_at": "2026-03-10T14:01:00Z",
             "countries": [{"country": "DE", "requests": 12}, {"country": "unknown", "requests": 3}],
+            "ai": {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost_cents": 0.0,
+                   "models": []},
         })
     );
+    assert_eq!(day.ai, AiUsage::default(), "no AI calls");
     assert_eq!(v["keys"][1]["error_rate"], 1.0);
     assert_eq!(v["keys"][1]["last_used_at"], Value::Null);
     assert_eq!(v["days"], json!([{"date": "2026-03-10", "requests": 18, "errors": 5, "error_rate": 0.2778}]));
@@ -217,4 +221,126 @@ each_backend!(key_usage_totals_hours_days_countries, |c: Control| async move {
         Err(ControlError::NotFound { what, .. }) => assert_eq!(what, "key"),
         other => panic!("expected NotFound, got {other:?}"),
     }
+});
+
+each_backend!(report_ai_usage_of_two_keys_and_two_models, |c: Control| async move {
+    let pid = project(&c, "Acme").await;
+    let web = key(&c, &pid, "web").await;
+    let batch = key(&c, &pid, "batch").await;
+    let other_pid = project(&c, "Other").await;
+    let foreign = key(&c, &other_pid, "foreign").await;
+    write(
+        &c,
+        vec![
+            hour(&web, THIS_HOUR, 6, 0, 0, 100),
+            hour(&web, DAY0 - hours(1), 2, 0, 0, 100),
+            hour(&batch, PREV_HOUR, 4, 0, 0, 100),
+            hour(&foreign, THIS_HOUR, 9, 0, 0, 100),
+        ],
+        vec![],
+    )
+    .await;
+    write_models(
+        &c,
+        vec![
+            // web: 3 + 2 calls of gpt-4o in two hours, 1 of claude.
+            model(&web, THIS_HOUR, "gpt-4o", "openai", 3, (300, 90), 1_250_000),
+            model(&web, DAY0, "gpt-4o", "openai", 2, (200, 60), 750_001),
+            model(&web, THIS_HOUR, "claude-sonnet", "anthropic", 1, (1000, 500), 1_050_000),
+            // batch: 4 calls of claude, 1 of gpt-4o.
+            model(&batch, PREV_HOUR, "claude-sonnet", "anthropic", 4, (4000, 2000), 4_200_000),
+            model(&batch, PREV_HOUR, "gpt-4o", "openai", 1, (100, 30), 250_000),
+            // Yesterday: in the week, not in the day.
+            model(&web, DAY0 - hours(1), "gpt-4o", "openai", 2, (200, 60), 500_000),
+            // After now, and another project's key: never counted.
+            model(&web, THIS_HOUR + hours(1), "gpt-4o", "openai", 50, (1, 1), 99_000_000),
+            model(&foreign, THIS_HOUR, "gpt-4o", "openai", 9, (9, 9), 77_000_000),
+        ],
+    )
+    .await;
+
+    let day = c.usage_report(&pid, UsagePeriod::Day, NOW).await.unwrap();
+    let ai = &day.ai;
+    assert_eq!((ai.calls, ai.prompt_tokens, ai.completion_tokens, ai.total_tokens), (11, 5600, 2680, 8280));
+    // 1_250_000 + 750_001 + 1_050_000 + 4_200_000 + 250_000 millionths of a cent.
+    assert_eq!(ai.cost_cents, 7.500001);
+    let v = serde_json::to_value(&day).unwrap();
+    assert_eq!(
+        v["ai"]["models"],
+        json!([
+            {"model": "claude-sonnet", "provider": "anthropic", "calls": 5, "prompt_tokens": 5000,
+             "completion_tokens": 2500, "total_tokens": 7500, "cost_cents": 5.25},
+            {"model": "gpt-4o", "provider": "openai", "calls": 6, "prompt_tokens": 600,
+             "completion_tokens": 180, "total_tokens": 780, "cost_cents": 2.250001},
+        ]),
+        "merged across keys, highest cost first"
+    );
+    assert_eq!(
+        field_names(&v["ai"]),
+        vec!["calls", "completion_tokens", "cost_cents", "models", "prompt_tokens", "total_tokens"]
+    );
+
+    let names: Vec<&str> = day.keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, vec!["web", "batch"]);
+    let web_ai = &day.keys[0].ai;
+    assert_eq!((web_ai.calls, web_ai.total_tokens, web_ai.cost_cents), (6, 2150, 3.050001));
+    let got: Vec<_> = web_ai.models.iter().map(|m| (m.model.as_str(), m.calls, m.cost_cents)).collect();
+    assert_eq!(got, vec![("gpt-4o", 5, 2.000001), ("claude-sonnet", 1, 1.05)]);
+    let batch_ai = &day.keys[1].ai;
+    assert_eq!((batch_ai.calls, batch_ai.prompt_tokens, batch_ai.completion_tokens), (5, 4100, 2030));
+    let got: Vec<_> = batch_ai.models.iter().map(|m| (m.model.as_str(), m.calls, m.cost_cents)).collect();
+    assert_eq!(got, vec![("claude-sonnet", 4, 4.2), ("gpt-4o", 1, 0.25)]);
+    // The keys' sections add up to the project's.
+    assert_eq!(web_ai.calls + batch_ai.calls, ai.calls);
+    assert_eq!(web_ai.total_tokens + batch_ai.total_tokens, ai.total_tokens);
+
+    // The week takes in yesterday's hour of web's gpt-4o.
+    let week = c.usage_report(&pid, UsagePeriod::Week, NOW).await.unwrap();
+    assert_eq!((week.ai.calls, week.ai.cost_cents), (13, 8.000001));
+    let got: Vec<_> = week.ai.models.iter().map(|m| (m.model.as_str(), m.calls, m.cost_cents)).collect();
+    assert_eq!(got, vec![("claude-sonnet", 5, 5.25), ("gpt-4o", 8, 2.750001)]);
+    assert_eq!((week.keys[0].name.as_str(), week.keys[0].ai.calls), ("web", 8));
+});
+
+each_backend!(key_usage_ai_covers_the_last_30_days, |c: Control| async move {
+    let pid = project(&c, "Acme").await;
+    let web = key(&c, &pid, "web").await;
+    let other = key(&c, &pid, "other").await;
+    write(&c, vec![hour(&web, THIS_HOUR, 3, 0, 0, 10)], vec![]).await;
+    write_models(
+        &c,
+        vec![
+            model(&web, THIS_HOUR, "gpt-4o-mini", "openai", 2, (50, 10), 3),
+            model(&web, DAY0 - days(29), "gpt-4o", "openai", 1, (1000, 200), 1_500_000), // the first day
+            model(&web, DAY0 - days(29), "gpt-4o", "azure", 1, (1000, 200), 1_500_000),
+            model(&web, DAY0 - days(29) - hours(1), "gpt-4o", "openai", 7, (7, 7), 7_000_000), // before it
+            model(&web, THIS_HOUR + hours(1), "gpt-4o-mini", "openai", 9, (9, 9), 9),          // after now
+            model(&other, THIS_HOUR, "gpt-4o", "openai", 4, (4, 4), 4_000_000),                // another key
+        ],
+    )
+    .await;
+
+    let u = c.key_usage(&web.id, NOW).await.unwrap();
+    let v = serde_json::to_value(&u).unwrap();
+    assert_eq!(
+        v["ai"],
+        json!({
+            "calls": 4, "prompt_tokens": 2050, "completion_tokens": 410, "total_tokens": 2460,
+            "cost_cents": 3.000003,
+            "models": [
+                {"model": "gpt-4o", "provider": "azure", "calls": 1, "prompt_tokens": 1000,
+                 "completion_tokens": 200, "total_tokens": 1200, "cost_cents": 1.5},
+                {"model": "gpt-4o", "provider": "openai", "calls": 1, "prompt_tokens": 1000,
+                 "completion_tokens": 200, "total_tokens": 1200, "cost_cents": 1.5},
+                {"model": "gpt-4o-mini", "provider": "openai", "calls": 2, "prompt_tokens": 50,
+                 "completion_tokens": 10, "total_tokens": 60, "cost_cents": 0.000003},
+            ],
+        })
+    );
+
+    // A key without AI calls has an empty section.
+    let quiet = key(&c, &pid, "quiet").await;
+    let q = c.key_usage(&quiet.id, NOW).await.unwrap();
+    assert_eq!(q.ai, AiUsage::default());
+    assert_eq!(serde_json::to_value(&q).unwrap()["ai"]["models"], json!([]));
 });

@@ -25,7 +25,8 @@ pub use feed::{FeedBatch, KeyEvent, ProjectFeedBatch, NOTIFY_CHANNEL};
 pub use rows::*;
 pub use usage::{day_start, hour_start};
 pub use usage::{
-    Bucket, CountryDelta, CountryTotal, HourlyDelta, UsageBatch, UsageCounts, UsageScope, DAY_MS, HOUR_MS,
+    Bucket, CountryDelta, CountryTotal, HourlyDelta, ModelDelta, ModelTotal, UsageBatch, UsageCounts, UsageScope,
+    DAY_MS, HOUR_MS,
 };
 
 /// Milliseconds since the Unix epoch, the store's unit of time.

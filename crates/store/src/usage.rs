@@ -1,5 +1,5 @@
-//! Usage per key: hourly counters and countries per day, added to in batches by the gateway's
-//! usage recorder, and the read queries behind the usage reports.
+//! Usage per key: hourly counters, countries per day and AI usage per model and hour, added to
+//! in batches by the gateway's usage recorder, and the read queries behind the usage reports.
 //!
 //! A batch is one transaction of multi-row upserts (chunks of [`CHUNK_ROWS`] rows). Rows are
 //! merged and sorted by key first, so one statement never touches a row twice (PostgreSQL
@@ -66,11 +66,30 @@ pub struct CountryDelta {
     pub requests: i64,
 }
 
+/// AI usage to add to one key's model (of one provider) in one hour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelDelta {
+    pub key_id: String,
+    pub project_id: String,
+    /// Unix ms at the start of the UTC hour.
+    pub hour: i64,
+    pub model: String,
+    pub provider: String,
+    /// AI calls answered; each is also one of the hour's `requests`.
+    pub calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    /// Cost in millionths of a US cent (integers, so sums are exact).
+    pub cost_ucents: i64,
+}
+
 /// What the usage recorder writes about once a second.
 #[derive(Debug, Clone, Default)]
 pub struct UsageBatch {
     pub hourly: Vec<HourlyDelta>,
     pub countries: Vec<CountryDelta>,
+    /// AI usage per key, hour, model and provider.
+    pub models: Vec<ModelDelta>,
     /// (key id, Unix ms): raises `api_keys.last_used_at`, never lowers it.
     pub last_used: Vec<(String, i64)>,
 }
@@ -116,6 +135,19 @@ pub struct CountryTotal {
     pub key_id: String,
     pub country: String,
     pub requests: i64,
+}
+
+/// AI usage of one key with one model (of one provider) over a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelTotal {
+    pub key_id: String,
+    pub model: String,
+    pub provider: String,
+    pub calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    /// Millionths of a US cent.
+    pub cost_ucents: i64,
 }
 
 const SUMS: &str = "CAST(COALESCE(SUM(requests), 0) AS BIGINT) AS requests, \
@@ -182,6 +214,24 @@ fn merge_countries(deltas: &[CountryDelta]) -> Vec<CountryDelta> {
     merged.into_values().collect()
 }
 
+fn merge_models(deltas: &[ModelDelta]) -> Vec<ModelDelta> {
+    let mut merged: BTreeMap<(&str, i64, &str, &str), ModelDelta> = BTreeMap::new();
+    for d in deltas {
+        let m = merged.entry((&d.key_id, d.hour, &d.model, &d.provider)).or_insert_with(|| ModelDelta {
+            calls: 0,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost_ucents: 0,
+            ..d.clone()
+        });
+        m.calls += d.calls;
+        m.prompt_tokens += d.prompt_tokens;
+        m.completion_tokens += d.completion_tokens;
+        m.cost_ucents += d.cost_ucents;
+    }
+    merged.into_values().collect()
+}
+
 async fn upsert_hourly(tx: &mut Transaction<'_, Any>, rows: &[HourlyDelta]) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO usage_hourly (key_id, project_id, hour, requests, errors, limited, refused, latency_us_sum, \
@@ -224,6 +274,33 @@ async fn upsert_countries(tx: &mut Transaction<'_, Any>, rows: &[CountryDelta]) 
     Ok(())
 }
 
+async fn upsert_models(tx: &mut Transaction<'_, Any>, rows: &[ModelDelta]) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO usage_models (key_id, project_id, hour, model, provider, calls, prompt_tokens, \
+         completion_tokens, cost_ucents) VALUES {} ON CONFLICT (key_id, hour, model, provider) DO UPDATE SET \
+         calls = usage_models.calls + excluded.calls, \
+         prompt_tokens = usage_models.prompt_tokens + excluded.prompt_tokens, \
+         completion_tokens = usage_models.completion_tokens + excluded.completion_tokens, \
+         cost_ucents = usage_models.cost_ucents + excluded.cost_ucents",
+        values_list(rows.len(), 9)
+    );
+    let mut q = sqlx::query(&sql).persistent(rows.len() == CHUNK_ROWS);
+    for d in rows {
+        q = q
+            .bind(&d.key_id)
+            .bind(&d.project_id)
+            .bind(d.hour)
+            .bind(&d.model)
+            .bind(&d.provider)
+            .bind(d.calls)
+            .bind(d.prompt_tokens)
+            .bind(d.completion_tokens)
+            .bind(d.cost_ucents);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// `VALUES` columns are named `column1`, `column2` on both backends.
 async fn raise_last_used(tx: &mut Transaction<'_, Any>, rows: &[(&str, i64)]) -> Result<(), sqlx::Error> {
     let sql = format!(
@@ -240,18 +317,19 @@ async fn raise_last_used(tx: &mut Transaction<'_, Any>, rows: &[(&str, i64)]) ->
 }
 
 impl Store {
-    /// One transaction: adds the deltas (same-key rows of the batch merged first), and raises
+    /// One transaction: adds the deltas (same-row deltas of the batch merged first), and raises
     /// `api_keys.last_used_at` to the given times (never lowers it).
     pub async fn write_usage(&self, batch: &UsageBatch) -> Result<(), StoreError> {
         let hourly = merge_hourly(&batch.hourly);
         let countries = merge_countries(&batch.countries);
+        let models = merge_models(&batch.models);
         let mut last_used: BTreeMap<&str, i64> = BTreeMap::new();
         for (id, at) in &batch.last_used {
             let t = last_used.entry(id).or_insert(*at);
             *t = (*t).max(*at);
         }
         let last_used: Vec<(&str, i64)> = last_used.into_iter().collect();
-        if hourly.is_empty() && countries.is_empty() && last_used.is_empty() {
+        if hourly.is_empty() && countries.is_empty() && models.is_empty() && last_used.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
@@ -260,6 +338,9 @@ impl Store {
         }
         for chunk in countries.chunks(CHUNK_ROWS) {
             upsert_countries(&mut tx, chunk).await?;
+        }
+        for chunk in models.chunks(CHUNK_ROWS) {
+            upsert_models(&mut tx, chunk).await?;
         }
         for chunk in last_used.chunks(CHUNK_ROWS) {
             raise_last_used(&mut tx, chunk).await?;
@@ -281,14 +362,15 @@ impl Store {
         Ok(rows.iter().map(|r| Ok((r.try_get("key_id")?, r.try_get("n")?))).collect::<Result<_, sqlx::Error>>()?)
     }
 
-    /// Deletes usage older than `before` (Unix ms): hours and country days that start before
-    /// it. Returns the rows deleted.
+    /// Deletes usage older than `before` (Unix ms): hours (counters and AI usage per model) and
+    /// country days that start before it. Returns the rows deleted.
     pub async fn prune_usage(&self, before: i64) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let hours = sqlx::query("DELETE FROM usage_hourly WHERE hour < $1").bind(before).execute(&mut *tx).await?;
         let days = sqlx::query("DELETE FROM usage_countries WHERE day < $1").bind(before).execute(&mut *tx).await?;
+        let models = sqlx::query("DELETE FROM usage_models WHERE hour < $1").bind(before).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(hours.rows_affected() + days.rows_affected())
+        Ok(hours.rows_affected() + days.rows_affected() + models.rows_affected())
     }
 
     /// Counters summed per key over the hours starting in `[from, to)`; keys without rows
@@ -370,6 +452,44 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
+    /// AI usage per key, model and provider over the hours starting in `[from, until)`, highest
+    /// cost first, then most calls, then by model.
+    pub async fn usage_by_model(
+        &self,
+        scope: UsageScope<'_>,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<ModelTotal>, StoreError> {
+        let (column, value) = scope.filter();
+        let rows = sqlx::query(&format!(
+            "SELECT key_id, model, provider, CAST(SUM(calls) AS BIGINT) AS calls, \
+             CAST(SUM(prompt_tokens) AS BIGINT) AS prompt_tokens, \
+             CAST(SUM(completion_tokens) AS BIGINT) AS completion_tokens, \
+             CAST(SUM(cost_ucents) AS BIGINT) AS cost_ucents FROM usage_models \
+             WHERE {column} = $1 AND hour >= $2 AND hour < $3 GROUP BY key_id, model, provider \
+             ORDER BY cost_ucents DESC, calls DESC, model, provider, key_id"
+        ))
+        .bind(value)
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(ModelTotal {
+                    key_id: r.try_get("key_id")?,
+                    model: r.try_get("model")?,
+                    provider: r.try_get("provider")?,
+                    calls: r.try_get("calls")?,
+                    prompt_tokens: r.try_get("prompt_tokens")?,
+                    completion_tokens: r.try_get("completion_tokens")?,
+                    cost_ucents: r.try_get("cost_ucents")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
     /// The usage rows of the given hours, every key.
     pub async fn usage_hours(&self, hours: &[i64]) -> Result<Vec<HourlyDelta>, StoreError> {
         let mut out = Vec::new();
@@ -433,5 +553,35 @@ mod tests {
         let got: Vec<_> = merged.iter().map(|m| (m.key_id.as_str(), m.hour, m.requests, m.latency_us_max)).collect();
         assert_eq!(got, vec![("a", 0, 2, 9), ("b", 0, 4, 7), ("b", HOUR_MS, 1, 1)]);
         assert_eq!(merged[1].latency_us_sum, 40);
+    }
+
+    #[test]
+    fn same_model_rows_merge() {
+        let d = |key: &str, model: &str, provider: &str, calls| ModelDelta {
+            key_id: key.into(),
+            project_id: "p".into(),
+            hour: 0,
+            model: model.into(),
+            provider: provider.into(),
+            calls,
+            prompt_tokens: calls * 10,
+            completion_tokens: calls * 5,
+            cost_ucents: calls * 1_000,
+        };
+        let merged = merge_models(&[
+            d("b", "m1", "openai", 1),
+            d("a", "m1", "openai", 2),
+            d("b", "m1", "openai", 3),
+            d("b", "m1", "azure", 1),
+            d("b", "m2", "openai", 4),
+        ]);
+        let got: Vec<_> =
+            merged.iter().map(|m| (m.key_id.as_str(), m.model.as_str(), m.provider.as_str(), m.calls)).collect();
+        assert_eq!(
+            got,
+            vec![("a", "m1", "openai", 2), ("b", "m1", "azure", 1), ("b", "m1", "openai", 4), ("b", "m2", "openai", 4)]
+        );
+        let b = &merged[2];
+        assert_eq!((b.prompt_tokens, b.completion_tokens, b.cost_ucents, b.project_id.as_str()), (40, 20, 4_000, "p"));
     }
 }

@@ -70,6 +70,40 @@ fn country(key: &str, day: i64, country: &str, requests: i64) -> CountryDelta {
     CountryDelta { key_id: key.into(), project_id: "p".into(), day, country: country.into(), requests }
 }
 
+/// `calls` AI calls of `model` by `provider`, each of 100 prompt and 20 completion tokens,
+/// costing `cost_ucents` in all.
+fn model(key: &str, hour: i64, model: &str, provider: &str, calls: i64, cost_ucents: i64) -> ModelDelta {
+    ModelDelta {
+        key_id: key.into(),
+        project_id: "p".into(),
+        hour,
+        model: model.into(),
+        provider: provider.into(),
+        calls,
+        prompt_tokens: calls * 100,
+        completion_tokens: calls * 20,
+        cost_ucents,
+    }
+}
+
+/// (key, model, provider, calls, prompt tokens, completion tokens, cost) of each total.
+fn model_figures(totals: &[ModelTotal]) -> Vec<(&str, &str, &str, i64, i64, i64, i64)> {
+    totals
+        .iter()
+        .map(|t| {
+            (
+                t.key_id.as_str(),
+                t.model.as_str(),
+                t.provider.as_str(),
+                t.calls,
+                t.prompt_tokens,
+                t.completion_tokens,
+                t.cost_ucents,
+            )
+        })
+        .collect()
+}
+
 macro_rules! each_backend {
     ($name:ident, $body:expr) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,6 +126,7 @@ each_backend!(write_usage_adds_up_across_batches, |s: Store| async move {
         // Two deltas for one (key, hour) in one batch are merged, not refused.
         hourly: vec![hourly("k1", h, 10, 2, 1, 900), hourly("k1", h, 5, 0, 0, 300)],
         countries: vec![country("k1", DAY0, "DE", 9), country("k1", DAY0, "unknown", 6)],
+        models: vec![],
         last_used: vec![("k1".into(), h + 10)],
     };
     s.write_usage(&first).await.unwrap();
@@ -100,6 +135,7 @@ each_backend!(write_usage_adds_up_across_batches, |s: Store| async move {
     let second = UsageBatch {
         hourly: vec![refused, hourly("k1", h + HOUR_MS, 1, 1, 0, 50)],
         countries: vec![country("k1", DAY0, "DE", 1)],
+        models: vec![],
         last_used: vec![],
     };
     s.write_usage(&second).await.unwrap();
@@ -211,6 +247,7 @@ each_backend!(write_usage_batch_of_1000_rows, |s: Store| async move {
     let batch = UsageBatch {
         hourly: (0..1000).map(|i| hourly(&format!("key_{i:04}"), hour, 3, 1, 0, 10)).collect(),
         countries: (0..1000).map(|i| country(&format!("key_{i:04}"), DAY0, "FR", 3)).collect(),
+        models: vec![],
         last_used: (0..1000).map(|i| (format!("key_{i:04}"), hour + 5)).collect(),
     };
     let start = std::time::Instant::now();
@@ -339,11 +376,131 @@ each_backend!(old_usage_is_pruned_and_recent_usage_kept, |s: Store| async move {
     let batch = UsageBatch {
         hourly: vec![hourly("k1", DAY0 + HOUR_MS, 1, 0, 0, 1), hourly("k1", DAY0 + DAY_MS, 2, 0, 0, 1)],
         countries: vec![country("k1", DAY0, "DE", 1), country("k1", DAY0 + DAY_MS, "DE", 2)],
+        models: vec![
+            model("k1", DAY0 + HOUR_MS, "gpt-4o", "openai", 1, 10),
+            model("k1", DAY0 + DAY_MS - HOUR_MS, "gpt-4o-mini", "openai", 1, 1),
+            model("k1", DAY0 + DAY_MS, "gpt-4o", "openai", 2, 20),
+        ],
         last_used: vec![],
     };
     s.write_usage(&batch).await.unwrap();
-    assert_eq!(s.prune_usage(DAY0 + DAY_MS).await.unwrap(), 2, "one hour and one country day");
+    assert_eq!(
+        s.prune_usage(DAY0 + DAY_MS).await.unwrap(),
+        4,
+        "one hour, one country day and two model hours (the cutoff's hour stays)"
+    );
     let left = s.usage_by_key(UsageScope::Key("k1"), 0, DAY0 + 2 * DAY_MS).await.unwrap();
     assert_eq!(left[0].1.requests, 2);
+    let models = s.usage_by_model(UsageScope::Key("k1"), 0, i64::MAX).await.unwrap();
+    assert_eq!(model_figures(&models), vec![("k1", "gpt-4o", "openai", 2, 200, 40, 20)]);
     assert_eq!(s.prune_usage(DAY0 + DAY_MS).await.unwrap(), 0);
+});
+
+each_backend!(model_usage_adds_up_across_batches, |s: Store| async move {
+    key(&s, "k1", "p", DAY0).await;
+    let h = DAY0 + 5 * HOUR_MS;
+    let first = UsageBatch {
+        hourly: vec![hourly("k1", h, 4, 0, 0, 10)],
+        models: vec![
+            // Two deltas for one (key, hour, model, provider) in one batch are merged.
+            model("k1", h, "gpt-4o", "openai", 1, 250_000),
+            model("k1", h, "gpt-4o", "openai", 2, 500_000),
+            model("k1", h, "claude-sonnet", "anthropic", 1, 300_000),
+        ],
+        ..UsageBatch::default()
+    };
+    s.write_usage(&first).await.unwrap();
+    let second = UsageBatch {
+        models: vec![
+            model("k1", h, "gpt-4o", "openai", 1, 250_001),
+            // Another provider of the same model is its own row.
+            model("k1", h, "gpt-4o", "azure", 1, 260_000),
+            // Another hour of the same model adds to the period's total.
+            model("k1", h + HOUR_MS, "claude-sonnet", "anthropic", 2, 600_000),
+        ],
+        ..UsageBatch::default()
+    };
+    s.write_usage(&second).await.unwrap();
+    // A batch of model rows alone is written too.
+    s.write_usage(&UsageBatch { models: vec![model("k1", h, "tiny", "local", 5, 0)], ..UsageBatch::default() })
+        .await
+        .unwrap();
+
+    let totals = s.usage_by_model(UsageScope::Key("k1"), DAY0, DAY0 + DAY_MS).await.unwrap();
+    assert_eq!(
+        model_figures(&totals),
+        vec![
+            ("k1", "gpt-4o", "openai", 4, 400, 80, 1_000_001),
+            ("k1", "claude-sonnet", "anthropic", 3, 300, 60, 900_000),
+            ("k1", "gpt-4o", "azure", 1, 100, 20, 260_000),
+            ("k1", "tiny", "local", 5, 500, 100, 0),
+        ],
+        "highest cost first"
+    );
+    // The hourly counters are untouched by model rows.
+    let by_key = s.usage_by_key(UsageScope::Key("k1"), DAY0, DAY0 + DAY_MS).await.unwrap();
+    assert_eq!(by_key[0].1.requests, 4);
+});
+
+each_backend!(model_usage_scope_window_and_order, |s: Store| async move {
+    project(&s, "other").await;
+    let h = DAY0 + 10 * HOUR_MS;
+    let mut foreign = model("k9", h, "gpt-4o", "openai", 50, 9_000_000);
+    foreign.project_id = "other".into();
+    let batch = UsageBatch {
+        models: vec![
+            model("k1", h, "gpt-4o", "openai", 2, 1_000),
+            model("k2", h, "gpt-4o", "openai", 1, 1_000),
+            // Same cost, fewer calls than k1's: after it. Same cost and calls as k2's: by model.
+            model("k1", h + HOUR_MS, "b-model", "openai", 1, 1_000),
+            model("k2", h - HOUR_MS, "a-model", "openai", 1, 1_000),
+            model("k1", h, "cheap", "openai", 9, 10),
+            model("k1", h - 2 * HOUR_MS, "before", "openai", 1, 99_999), // before the window
+            model("k2", h + 2 * HOUR_MS, "after", "openai", 1, 99_999),  // at the window's end
+            foreign,
+        ],
+        ..UsageBatch::default()
+    };
+    s.write_usage(&batch).await.unwrap();
+    let from = h - HOUR_MS;
+    let until = h + 2 * HOUR_MS;
+
+    let project = s.usage_by_model(UsageScope::Project("p"), from, until).await.unwrap();
+    assert_eq!(
+        model_figures(&project),
+        vec![
+            ("k1", "gpt-4o", "openai", 2, 200, 40, 1_000),
+            ("k2", "a-model", "openai", 1, 100, 20, 1_000),
+            ("k1", "b-model", "openai", 1, 100, 20, 1_000),
+            ("k2", "gpt-4o", "openai", 1, 100, 20, 1_000),
+            ("k1", "cheap", "openai", 9, 900, 180, 10),
+        ]
+    );
+    let k2 = s.usage_by_model(UsageScope::Key("k2"), from, until).await.unwrap();
+    let got: Vec<_> = k2.iter().map(|t| t.model.as_str()).collect();
+    assert_eq!(got, vec!["a-model", "gpt-4o"]);
+    // The whole history of the key, and the other project's usage on its own.
+    let all = s.usage_by_model(UsageScope::Key("k2"), 0, i64::MAX).await.unwrap();
+    let got: Vec<_> = all.iter().map(|t| t.model.as_str()).collect();
+    assert_eq!(got, vec!["after", "a-model", "gpt-4o"]);
+    let other = s.usage_by_model(UsageScope::Project("other"), 0, i64::MAX).await.unwrap();
+    assert_eq!(model_figures(&other), vec![("k9", "gpt-4o", "openai", 50, 5_000, 1_000, 9_000_000)]);
+    assert!(s.usage_by_model(UsageScope::Project("nope"), 0, i64::MAX).await.unwrap().is_empty());
+    assert!(s.usage_by_model(UsageScope::Key("k1"), until, i64::MAX).await.unwrap().is_empty());
+});
+
+each_backend!(model_rows_beyond_one_statement, |s: Store| async move {
+    let hour = DAY0 + 3 * HOUR_MS;
+    // 600 rows: three statements of at most 250 rows; written twice to add to every row.
+    let batch = UsageBatch {
+        models: (0..600)
+            .map(|i| model(&format!("key_{:03}", i % 200), hour, &format!("m{}", i / 200), "x", 1, 7))
+            .collect(),
+        ..UsageBatch::default()
+    };
+    s.write_usage(&batch).await.unwrap();
+    s.write_usage(&batch).await.unwrap();
+    let totals = s.usage_by_model(UsageScope::Project("p"), hour, hour + HOUR_MS).await.unwrap();
+    assert_eq!(totals.len(), 600);
+    assert!(totals.iter().all(|t| t.calls == 2 && t.prompt_tokens == 200 && t.cost_ucents == 14));
 });

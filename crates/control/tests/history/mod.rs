@@ -4,7 +4,7 @@
 
 use regpilot_control::{Actor, Control, NewProject, Plan};
 use regpilot_keys::{digest, display_prefix, generate, Environment, KeyType};
-use regpilot_store::{AuditEntry, CountryDelta, HourlyDelta, KeyRow, UsageBatch, DAY_MS, HOUR_MS};
+use regpilot_store::{AuditEntry, CountryDelta, HourlyDelta, KeyRow, ModelDelta, UsageBatch, DAY_MS, HOUR_MS};
 
 /// 2026-03-10T00:00:00Z, a Tuesday.
 pub const DAY0: i64 = 1_773_100_800_000;
@@ -93,8 +93,36 @@ pub fn country(k: &KeyRow, day: i64, country: &str, requests: i64) -> CountryDel
     CountryDelta { key_id: k.id.clone(), project_id: k.project_id.clone(), day, country: country.into(), requests }
 }
 
+/// AI usage of one hour: `calls` calls of `model` by `provider`, with these tokens and cost
+/// (millionths of a cent) in all.
+pub fn model(
+    k: &KeyRow,
+    hour: i64,
+    model: &str,
+    provider: &str,
+    calls: i64,
+    tokens: (i64, i64),
+    cost_ucents: i64,
+) -> ModelDelta {
+    ModelDelta {
+        key_id: k.id.clone(),
+        project_id: k.project_id.clone(),
+        hour,
+        model: model.into(),
+        provider: provider.into(),
+        calls,
+        prompt_tokens: tokens.0,
+        completion_tokens: tokens.1,
+        cost_ucents,
+    }
+}
+
 pub async fn write(c: &Control, hourly: Vec<HourlyDelta>, countries: Vec<CountryDelta>) {
-    c.store().write_usage(&UsageBatch { hourly, countries, last_used: vec![] }).await.unwrap();
+    c.store().write_usage(&UsageBatch { hourly, countries, ..UsageBatch::default() }).await.unwrap();
+}
+
+pub async fn write_models(c: &Control, models: Vec<ModelDelta>) {
+    c.store().write_usage(&UsageBatch { models, ..UsageBatch::default() }).await.unwrap();
 }
 
 pub async fn used_at(c: &Control, k: &KeyRow, at: i64) {
