@@ -1,0 +1,182 @@
+//! The mock's routes: `POST /v1/chat/completions` (auth, the special models, the non-stream
+//! answer; streams are in [`crate::stream`]), `GET /v1/models`, and a JSON 404 for the rest.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::openai::{ChunkHead, Completion, CompletionChoice, Message, Usage};
+use crate::state::Shared;
+use crate::stream::{self, Pace};
+
+/// How long `mock-hang` and `mock-stall` wait: longer than any test runs.
+pub(crate) const HANG: Duration = Duration::from_secs(3600);
+
+/// The pause before each content chunk of a `mock-slow` stream.
+const SLOW_DELAY: Duration = Duration::from_millis(100);
+
+/// The router over `shared`.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(models))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(shared)
+}
+
+/// What the request's `model` asks of the mock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Behaviour {
+    /// Any other model: a normal answer.
+    Normal,
+    /// `mock-status-NNN`: that status with OpenAI's error body.
+    Status(StatusCode),
+    /// `mock-hang`: no answer at all.
+    Hang,
+    /// `mock-stall`: a stream stops after its first content chunk (non-stream: as `mock-hang`).
+    Stall,
+    /// `mock-slow`: 100 ms before each content chunk.
+    Slow,
+    /// `mock-garbage`: a body that is not what it claims to be.
+    Garbage,
+}
+
+impl Behaviour {
+    fn of(model: &str) -> Behaviour {
+        match model {
+            "mock-hang" => Behaviour::Hang,
+            "mock-stall" => Behaviour::Stall,
+            "mock-slow" => Behaviour::Slow,
+            "mock-garbage" => Behaviour::Garbage,
+            _ => model
+                .strip_prefix("mock-status-")
+                .and_then(|code| code.parse::<u16>().ok())
+                .and_then(|code| StatusCode::from_u16(code).ok())
+                .map_or(Behaviour::Normal, Behaviour::Status),
+        }
+    }
+}
+
+/// `POST /v1/chat/completions`.
+async fn chat_completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let parsed = serde_json::from_slice::<Value>(&body);
+    // Logged before anything else, also when refused; a body that is not JSON is logged as a
+    // JSON string of its (lossily decoded) text.
+    let logged = match &parsed {
+        Ok(value) => value.clone(),
+        Err(_) => Value::String(String::from_utf8_lossy(&body).into_owned()),
+    };
+    shared.record(&headers, logged);
+    if !shared.authorized(&headers) {
+        let message = "Incorrect API key provided: sk-****";
+        return openai_error(StatusCode::UNAUTHORIZED, message, "invalid_request_error", Some("invalid_api_key"));
+    }
+    let Ok(request) = parsed else {
+        let message = "We could not parse the JSON body of your request.";
+        return openai_error(StatusCode::BAD_REQUEST, message, "invalid_request_error", None);
+    };
+    let model = request.get("model").and_then(Value::as_str).unwrap_or_default();
+    let streaming = request.get("stream").and_then(Value::as_bool) == Some(true);
+    let behaviour = Behaviour::of(model);
+    match behaviour {
+        Behaviour::Status(status) => return status_error(status),
+        Behaviour::Hang => return hang(&shared).await,
+        Behaviour::Stall if !streaming => return hang(&shared).await,
+        Behaviour::Garbage if !streaming => {
+            return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "not json").into_response();
+        }
+        _ => {}
+    }
+    let head = ChunkHead { id: shared.next_id(), created: unix_now(), model: model.to_owned() };
+    let usage = Usage::of(&request, &shared.completion);
+    if streaming {
+        let pace = match behaviour {
+            Behaviour::Garbage => Pace::Garbage,
+            Behaviour::Stall => Pace::Stall,
+            Behaviour::Slow => Pace::Every(SLOW_DELAY),
+            _ => Pace::Every(shared.chunk_delay),
+        };
+        let include_usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+        return stream::respond(shared, head, pace, include_usage.then_some(usage));
+    }
+    let completion = Completion {
+        id: &head.id,
+        object: "chat.completion",
+        created: head.created,
+        model: &head.model,
+        choices: [CompletionChoice {
+            index: 0,
+            message: Message { role: "assistant", content: &shared.completion },
+            finish_reason: "stop",
+        }],
+        usage,
+    };
+    Json(completion).into_response()
+}
+
+/// `mock-hang`: waits an hour (or until the mock is dropped, then 503).
+async fn hang(shared: &Shared) -> Response {
+    tokio::select! {
+        () = tokio::time::sleep(HANG) => {}
+        () = shared.stopped() => {}
+    }
+    openai_error(StatusCode::SERVICE_UNAVAILABLE, "mock upstream stopped", "server_error", None)
+}
+
+/// `mock-status-NNN`: `mock error NNN`, typed `server_error` for 5xx, else
+/// `invalid_request_error`; a 429 also says `retry-after: 7`.
+fn status_error(status: StatusCode) -> Response {
+    let kind = if status.is_server_error() { "server_error" } else { "invalid_request_error" };
+    let mut response = openai_error(status, &format!("mock error {}", status.as_u16()), kind, None);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("7"));
+    }
+    response
+}
+
+/// OpenAI's error shape: `{"error":{"message","type","param":null,"code"}}`.
+fn openai_error(status: StatusCode, message: &str, kind: &str, code: Option<&str>) -> Response {
+    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
+    (status, Json(body)).into_response()
+}
+
+/// `GET /v1/models`: the one `mock-model`.
+async fn models() -> Json<Value> {
+    Json(json!({"object": "list", "data": [{"id": "mock-model", "object": "model", "created": 0, "owned_by": "mock"}]}))
+}
+
+/// Any other route or method: 404 in OpenAI's error shape.
+async fn not_found(method: Method, uri: Uri) -> Response {
+    let message = format!("Unknown request URL: {method} {}", uri.path());
+    openai_error(StatusCode::NOT_FOUND, &message, "invalid_request_error", Some("unknown_url"))
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn models_select_behaviours() {
+        assert_eq!(Behaviour::of("gpt-4o"), Behaviour::Normal);
+        assert_eq!(Behaviour::of("mock-status-429"), Behaviour::Status(StatusCode::TOO_MANY_REQUESTS));
+        assert_eq!(Behaviour::of("mock-status-99"), Behaviour::Normal);
+        assert_eq!(Behaviour::of("mock-status-abc"), Behaviour::Normal);
+        assert_eq!(Behaviour::of("mock-hang"), Behaviour::Hang);
+        assert_eq!(Behaviour::of("mock-stall"), Behaviour::Stall);
+        assert_eq!(Behaviour::of("mock-slow"), Behaviour::Slow);
+        assert_eq!(Behaviour::of("mock-garbage"), Behaviour::Garbage);
+    }
+}
