@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use regpilot_ai::AiConfig;
 use regpilot_gateway::client_ip::TrustedProxies;
 use regpilot_gateway::FailureMode;
 use serde::Deserialize;
@@ -43,6 +44,10 @@ struct FileSettings {
     usage_retention_days: Option<i64>,
     /// env REGPILOT_ALERT_CHECK_SECS
     alert_check_secs: Option<u64>,
+    /// env REGPILOT_SHUTDOWN_GRACE_SECS
+    shutdown_grace_secs: Option<u64>,
+    /// Providers, models, quality tiers, upstream timeouts (the file only).
+    ai: Option<AiConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +59,9 @@ pub struct Settings {
     pub feed_poll: Duration,
     pub limits: LimiterSettings,
     pub usage: UsageSettings,
+    pub ai: AiConfig,
+    /// On SIGTERM, how long open streams may run on before they are ended.
+    pub shutdown_grace: Duration,
 }
 
 /// Where limits are kept: in-process, or in Redis shared by every instance.
@@ -86,6 +94,7 @@ pub const DEFAULT_USAGE_FLUSH_MS: u64 = 1000;
 pub const DEFAULT_ALERT_CHECK_SECS: u64 = 60;
 pub const DEFAULT_STAGING_SUMMARY_SECS: u64 = 60;
 pub const DEFAULT_USAGE_RETENTION_DAYS: i64 = 400;
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./regpilot-data";
@@ -191,7 +200,26 @@ impl Settings {
             retention_days,
             alert_check: Duration::from_secs(alert_secs),
         };
-        Ok(Settings { listen, database_url, max_body_bytes, feed_poll: Duration::from_millis(poll_ms), limits, usage })
+        let grace_secs = env_parsed("REGPILOT_SHUTDOWN_GRACE_SECS")?
+            .or(file.shutdown_grace_secs)
+            .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECS);
+        if grace_secs > 3600 {
+            bail!("shutdown_grace_secs must be between 0 and 3600");
+        }
+        let ai = file.ai.unwrap_or_default();
+        if ai.connect_timeout_ms == 0 || ai.response_timeout_secs == 0 || ai.stream_idle_timeout_secs == 0 {
+            bail!("ai: connect_timeout_ms, response_timeout_secs and stream_idle_timeout_secs must be at least 1");
+        }
+        Ok(Settings {
+            listen,
+            database_url,
+            max_body_bytes,
+            feed_poll: Duration::from_millis(poll_ms),
+            limits,
+            usage,
+            ai,
+            shutdown_grace: Duration::from_secs(grace_secs),
+        })
     }
 }
 

@@ -40,6 +40,12 @@ pub enum ApiError {
     },
     /// The cause goes to the log only; the body is opaque.
     Internal(String),
+    /// A model's upstream failed, timed out or cannot be reached (502, 503, 504).
+    Upstream(regpilot_ai::UpstreamError),
+    /// No upstream can serve the request (503 `UPSTREAM_UNAVAILABLE`); says how to configure one.
+    NoUpstream(String),
+    /// A feature this version does not have (501 `NOT_IMPLEMENTED`).
+    NotImplemented(String),
 }
 
 #[derive(Serialize)]
@@ -91,6 +97,9 @@ impl ApiError {
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Upstream(e) => StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_GATEWAY),
+            ApiError::NoUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
         }
     }
 
@@ -118,6 +127,7 @@ fn capitalize(s: &str) -> String {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let upstream_message;
         let body = match &self {
             ApiError::MissingKey => {
                 Body { headers_checked: Some(&HEADERS_CHECKED), ..Body::new("Missing API key", "MISSING_API_KEY") }
@@ -149,13 +159,24 @@ impl IntoResponse for ApiError {
                 tracing::error!(%cause, "internal error");
                 Body::new("Internal server error", "INTERNAL_ERROR")
             }
+            ApiError::Upstream(e) => {
+                upstream_message = e.to_string();
+                Body::new(&upstream_message, e.code())
+            }
+            ApiError::NoUpstream(m) => Body::new(m, "UPSTREAM_UNAVAILABLE"),
+            ApiError::NotImplemented(m) => Body::new(m, "NOT_IMPLEMENTED"),
         };
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::RateLimited { retry_after, .. } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after, .. } => Some(*retry_after),
+            ApiError::Upstream(e) => e.retry_after(),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

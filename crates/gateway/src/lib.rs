@@ -25,20 +25,24 @@
 //! looked up by the recorder ([`geo`]), off the request path.
 
 pub mod access;
+pub mod ai_call;
 pub mod auth;
 pub mod client_ip;
+pub mod drain;
 pub mod error;
 pub mod feed;
 pub mod geo;
 pub mod index;
 pub mod json;
 pub mod metrics;
+pub mod openai_errors;
 pub mod openapi;
 pub mod plans;
 pub mod recorder;
 pub mod router;
 pub mod routes;
 pub mod server;
+pub mod sse_body;
 pub mod state;
 
 pub use regpilot_limits::FailureMode;

@@ -22,6 +22,11 @@ pub struct Metrics {
     usage_rows_written: AtomicU64,
     usage_flush_errors: AtomicU64,
     usage_flush_micros: AtomicU64,
+    /// AI calls by provider (a configured name, or `simulator`) and outcome.
+    ai_calls: RwLock<HashMap<(String, &'static str), AtomicU64>>,
+    ai_prompt_tokens: AtomicU64,
+    ai_completion_tokens: AtomicU64,
+    ai_streams_open: AtomicU64,
 }
 
 impl Metrics {
@@ -73,6 +78,30 @@ impl Metrics {
 
     pub fn usage_flush_error(&self) {
         self.usage_flush_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One AI call ended: `outcome` is `ok`, `cancelled` (the client left a stream) or the
+    /// upstream error's kind.
+    pub fn ai_call(&self, provider: &str, outcome: &'static str, prompt: u32, completion: u32) {
+        self.ai_prompt_tokens.fetch_add(u64::from(prompt), Ordering::Relaxed);
+        self.ai_completion_tokens.fetch_add(u64::from(completion), Ordering::Relaxed);
+        {
+            let map = self.ai_calls.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = map.iter().find(|(k, _)| k.0 == provider && k.1 == outcome).map(|(_, c)| c) {
+                c.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        let mut map = self.ai_calls.write().unwrap_or_else(|p| p.into_inner());
+        map.entry((provider.to_owned(), outcome)).or_default().fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stream_opened(&self) {
+        self.ai_streams_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stream_closed(&self) {
+        self.ai_streams_open.fetch_sub(1, Ordering::Relaxed);
     }
 
     pub fn feed_position(&self, seq: i64, keys_indexed: usize) {
@@ -141,8 +170,36 @@ impl Metrics {
                 "counter",
                 limiter.closed_refusals,
             ),
+            (
+                "regpilot_ai_prompt_tokens_total",
+                "Prompt tokens of AI calls (as upstreams report them, or estimated).",
+                "counter",
+                self.ai_prompt_tokens.load(Ordering::Relaxed),
+            ),
+            (
+                "regpilot_ai_completion_tokens_total",
+                "Completion tokens of AI calls (as upstreams report them, or estimated).",
+                "counter",
+                self.ai_completion_tokens.load(Ordering::Relaxed),
+            ),
+            (
+                "regpilot_ai_streams_open",
+                "Chat streams being answered now.",
+                "gauge",
+                self.ai_streams_open.load(Ordering::Relaxed),
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
+        out.push_str("# HELP regpilot_ai_calls_total AI calls, by provider (or simulator) and outcome.\n");
+        out.push_str("# TYPE regpilot_ai_calls_total counter\n");
+        let mut rows: Vec<_> = {
+            let map = self.ai_calls.read().unwrap_or_else(|p| p.into_inner());
+            map.iter().map(|(k, v)| (k.clone(), v.load(Ordering::Relaxed))).collect()
+        };
+        rows.sort();
+        for ((provider, outcome), n) in rows {
+            let _ = writeln!(out, "regpilot_ai_calls_total{{provider=\"{provider}\",outcome=\"{outcome}\"}} {n}");
         }
         out
     }

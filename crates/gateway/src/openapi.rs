@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::access::Access;
 use crate::router::route_table;
-use crate::routes::{compliance, health, system, usage};
+use crate::routes::{ai, compliance, health, openai, system, usage};
 
 /// The shape of every error body (SPEC §4). Some errors add details: `headers_checked` (401
 /// missing key), `authenticated` (401 on `/api/health`), `required` (403), `field` (400),
@@ -115,8 +115,13 @@ fn add_error(op: &mut Operation, status: &str, description: &str) {
         compliance::archive_model,
         usage::usage,
         compliance::status,
+        ai::chat,
+        ai::complete,
+        ai::models,
+        openai::chat_completions,
+        openai::models,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, ai::AiRequest, openai::ChatCompletionRequest)),
     modifiers(&KeyScheme, &FromRouteTable)
 )]
 pub struct ApiDoc;

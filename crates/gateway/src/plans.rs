@@ -19,7 +19,14 @@ fn fallback() -> Limits {
 
 #[derive(Default)]
 pub struct PlanTable {
-    projects: RwLock<HashMap<Box<str>, LimitSpec>>,
+    projects: RwLock<HashMap<Box<str>, Entry>>,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    spec: LimitSpec,
+    /// Whether the plan includes Governor (SPEC §6: pro and enterprise).
+    governor: bool,
 }
 
 /// The plan's figures, which staging and production keys get.
@@ -48,19 +55,24 @@ impl PlanTable {
                 }
             };
             // The environment is applied per key, in `spec`.
-            map.insert(row.id.as_str().into(), base_spec(limits));
+            map.insert(row.id.as_str().into(), Entry { spec: base_spec(limits), governor: limits.governor });
         }
     }
 
     /// The limits of a key of `project_id` in `environment`: the plan's figures, a tenth of
     /// them for development keys (SPEC §2, §6).
     pub fn spec(&self, project_id: &str, environment: Environment) -> LimitSpec {
-        let base = self.projects.read().unwrap_or_else(|p| p.into_inner()).get(project_id).copied();
+        let base = self.projects.read().unwrap_or_else(|p| p.into_inner()).get(project_id).map(|e| e.spec);
         let base = base.unwrap_or_else(|| base_spec(fallback()));
         match environment {
             Environment::Development => base.development(),
             Environment::Staging | Environment::Production => base,
         }
+    }
+
+    /// Whether the project's plan includes Governor (an unknown project's does not).
+    pub fn governor(&self, project_id: &str) -> bool {
+        self.projects.read().unwrap_or_else(|p| p.into_inner()).get(project_id).is_some_and(|e| e.governor)
     }
 
     pub fn len(&self) -> usize {
@@ -99,6 +111,7 @@ mod tests {
         // A tenth, rounded down, at least 1.
         assert_eq!(t.spec("ent2", Environment::Development), LimitSpec { burst: 1, daily: Some(500) });
         assert_eq!(t.spec("unknown", Environment::Production), LimitSpec { burst: 10, daily: Some(1_000) });
+        assert!(!t.governor("free") && t.governor("pro") && t.governor("ent") && !t.governor("unknown"));
     }
 
     #[test]

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use compact_str::CompactString;
+use regpilot_ai::TokenUsage;
 use regpilot_keys::Environment;
-use regpilot_store::{day_start, hour_start, CountryDelta, HourlyDelta, Store, UsageBatch};
+use regpilot_store::{day_start, hour_start, CountryDelta, HourlyDelta, ModelDelta, Store, UsageBatch};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -44,10 +45,32 @@ pub enum Outcome {
     Refused,
 }
 
+/// One AI call's tokens and cost, recorded when it ends (for a stream: at its end, or when the
+/// client leaves).
+#[derive(Debug, Clone)]
+pub struct AiUsage {
+    pub key_id: CompactString,
+    pub project_id: Arc<str>,
+    pub at_ms: i64,
+    pub model: Arc<str>,
+    /// The provider's name, or `simulator`.
+    pub provider: Arc<str>,
+    pub usage: TokenUsage,
+    /// Millionths of a cent.
+    pub cost_ucents: i64,
+}
+
+/// What goes through the channel.
+#[derive(Debug)]
+enum Record {
+    Request(UsageEvent),
+    Ai(AiUsage),
+}
+
 /// The request path's handle: `record` never blocks.
 #[derive(Clone)]
 pub struct UsageRecorder {
-    tx: Option<mpsc::Sender<UsageEvent>>,
+    tx: Option<mpsc::Sender<Record>>,
     metrics: Arc<Metrics>,
 }
 
@@ -58,8 +81,16 @@ impl UsageRecorder {
     }
 
     pub fn record(&self, event: UsageEvent) {
+        self.send(Record::Request(event));
+    }
+
+    pub fn record_ai(&self, usage: AiUsage) {
+        self.send(Record::Ai(usage));
+    }
+
+    fn send(&self, record: Record) {
         if let Some(tx) = &self.tx {
-            if tx.try_send(event).is_err() {
+            if tx.try_send(record).is_err() {
                 self.metrics.usage_dropped(1);
             }
         }
@@ -117,6 +148,18 @@ struct Pending {
     /// countries at flush time, one lookup per distinct address.
     addresses: HashMap<AddressSlot, (Arc<str>, i64)>,
     last_used: HashMap<CompactString, i64>,
+    /// Per key, hour, model and provider: calls, tokens, cost.
+    models: HashMap<ModelSlot, (Arc<str>, ModelCounts)>,
+}
+
+type ModelSlot = (CompactString, i64, Arc<str>, Arc<str>);
+
+#[derive(Default)]
+struct ModelCounts {
+    calls: i64,
+    prompt_tokens: i64,
+    completion_tokens: i64,
+    cost_ucents: i64,
 }
 
 impl Pending {
@@ -133,8 +176,17 @@ impl Pending {
         }
     }
 
+    fn add_ai(&mut self, a: &AiUsage) {
+        let slot = (a.key_id.clone(), hour_start(a.at_ms), a.model.clone(), a.provider.clone());
+        let (_, c) = self.models.entry(slot).or_insert_with(|| (a.project_id.clone(), ModelCounts::default()));
+        c.calls += 1;
+        c.prompt_tokens += i64::from(a.usage.prompt);
+        c.completion_tokens += i64::from(a.usage.completion);
+        c.cost_ucents = c.cost_ucents.saturating_add(a.cost_ucents);
+    }
+
     fn is_empty(&self) -> bool {
-        self.hourly.is_empty()
+        self.hourly.is_empty() && self.models.is_empty()
     }
 
     fn into_batch(self, geo: Option<&GeoIp>) -> UsageBatch {
@@ -170,12 +222,27 @@ impl Pending {
             })
             .collect();
         let last_used = self.last_used.into_iter().map(|(k, at)| (k.into(), at)).collect();
-        UsageBatch { hourly, countries, last_used }
+        let models = self
+            .models
+            .into_iter()
+            .map(|((key_id, hour, model, provider), (project_id, c))| ModelDelta {
+                key_id: key_id.into(),
+                project_id: project_id.to_string(),
+                hour,
+                model: model.to_string(),
+                provider: provider.to_string(),
+                calls: c.calls,
+                prompt_tokens: c.prompt_tokens,
+                completion_tokens: c.completion_tokens,
+                cost_ucents: c.cost_ucents,
+            })
+            .collect();
+        UsageBatch { hourly, countries, last_used, models }
     }
 }
 
 fn batch_rows(b: &UsageBatch) -> usize {
-    b.hourly.len() + b.countries.len() + b.last_used.len()
+    b.hourly.len() + b.countries.len() + b.last_used.len() + b.models.len()
 }
 
 /// The staging keys' per-minute summary lines (SPEC §2: "one summary line per minute per key").
@@ -210,13 +277,14 @@ impl Summaries {
 }
 
 /// Takes every queued event; false once every sender is gone.
-fn drain_into(rx: &mut mpsc::Receiver<UsageEvent>, pending: &mut Pending, summaries: &mut Summaries) -> bool {
+fn drain_into(rx: &mut mpsc::Receiver<Record>, pending: &mut Pending, summaries: &mut Summaries) -> bool {
     loop {
         match rx.try_recv() {
-            Ok(e) => {
+            Ok(Record::Request(e)) => {
                 pending.add(&e);
                 summaries.add(&e);
             }
+            Ok(Record::Ai(a)) => pending.add_ai(&a),
             Err(mpsc::error::TryRecvError::Empty) => return true,
             Err(mpsc::error::TryRecvError::Disconnected) => return false,
         }
@@ -231,7 +299,7 @@ pub fn spawn_recorder(
     config: RecorderConfig,
     mut shutdown: watch::Receiver<bool>,
 ) -> (UsageRecorder, JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::channel::<UsageEvent>(config.capacity.max(1));
+    let (tx, mut rx) = mpsc::channel::<Record>(config.capacity.max(1));
     let recorder = UsageRecorder { tx: Some(tx), metrics: metrics.clone() };
     let task = tokio::spawn(async move {
         let mut pending = Pending::default();
@@ -284,6 +352,7 @@ async fn write(
         batch.hourly.splice(0..0, old.hourly);
         batch.countries.splice(0..0, old.countries);
         batch.last_used.splice(0..0, old.last_used);
+        batch.models.splice(0..0, old.models);
     }
     let started = std::time::Instant::now();
     match store.write_usage(&batch).await {

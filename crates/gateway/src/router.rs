@@ -15,7 +15,8 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use crate::access::Access;
 use crate::auth::{auth_layer, key_header_names, Authenticated, RouteCtx, RouteTemplate};
 use crate::error::ApiError;
-use crate::routes::{compliance, health, system, usage};
+use crate::openai_errors;
+use crate::routes::{ai, compliance, health, openai, system, usage};
 use crate::state::AppState;
 
 /// One route: method, path template, what it requires, and its handler.
@@ -54,6 +55,11 @@ pub fn route_table() -> Vec<RouteDef> {
         route(M::POST, "/api/compliance/models/{id}/archive", Needs(Scope::ComplianceWrite), compliance::archive_model),
         route(M::GET, "/api/compliance/status", Needs(Scope::ComplianceRead), compliance::status),
         route(M::GET, "/api/usage", Needs(Scope::UsageRead), usage::usage),
+        route(M::POST, "/api/ai/chat", Needs(Scope::Chat), ai::chat),
+        route(M::POST, "/api/ai/complete", Needs(Scope::Chat), ai::complete),
+        route(M::GET, "/api/ai/models", Needs(Scope::Models), ai::models),
+        route(M::POST, "/v1/chat/completions", Needs(Scope::Chat), openai::chat_completions),
+        route(M::GET, "/v1/models", Needs(Scope::Models), openai::models),
     ]
 }
 
@@ -61,7 +67,12 @@ pub fn build_router(state: AppState) -> Router {
     let mut router = Router::new();
     for def in route_table() {
         let ctx = RouteCtx { state: state.clone(), access: def.access, template: def.path };
-        router = router.route(def.path, def.handler.layer(from_fn_with_state(ctx, auth_layer)));
+        let mut handler = def.handler.layer(from_fn_with_state(ctx, auth_layer));
+        if def.path.starts_with("/v1/") {
+            // Outside the auth layer, so its 401s, 403s and 429s take OpenAI's shape too.
+            handler = handler.layer(axum::middleware::from_fn(openai_errors::reshape));
+        }
+        router = router.route(def.path, handler);
     }
     router
         .fallback(not_found)
@@ -91,12 +102,28 @@ async fn refuse_oversized(State(state): State<AppState>, req: Request, next: Nex
     next.run(req).await
 }
 
+/// Routes that still answer while the server drains: the probes and the metrics.
+fn answers_while_draining(path: &str) -> bool {
+    matches!(path, "/api/ready" | "/api/health" | "/metrics")
+}
+
 /// Outermost layer: counts every answer by route template, method and status. The URL itself
-/// (whose query string could hold a misplaced key) is never logged or used as a label.
+/// (whose query string could hold a misplaced key) is never logged or used as a label. While
+/// the server drains (`drain.rs`), new requests are refused with 503 and `Connection: close`;
+/// the others are counted as in flight until answered.
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = method_label(req.method());
     let started = Instant::now();
+    if state.drain.is_draining() && !answers_while_draining(req.uri().path()) {
+        state.metrics.request("draining", method, 503);
+        let mut refused =
+            ApiError::NotReady("The server is shutting down; retry on another instance".into()).into_response();
+        refused.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        return refused;
+    }
+    let in_flight = state.drain.enter();
     let response = next.run(req).await;
+    drop(in_flight);
     let route = response.extensions().get::<RouteTemplate>().map_or("unmatched", |t| t.0);
     let status = response.status().as_u16();
     state.metrics.request(route, method, status);

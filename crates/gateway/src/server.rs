@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use regpilot_ai::{Ai, AiConfig};
 use regpilot_control::Control;
 use regpilot_limits::{now_micros, FailureMode, Limiter};
 use regpilot_store::{day_start, now_ms, Store, StoreError, DAY_MS};
@@ -40,6 +41,10 @@ pub struct GatewayConfig {
     pub alert_check: Duration,
     /// Usage older than this many days is deleted.
     pub usage_retention_days: i64,
+    /// Providers, models, quality tiers and upstream timeouts.
+    pub ai: AiConfig,
+    /// On SIGTERM, how long open streams may run on before they are ended (`drain.rs`).
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +57,8 @@ pub enum ServeError {
     Limiter(String),
     #[error("{0}")]
     GeoIp(String),
+    #[error(transparent)]
+    Ai(#[from] regpilot_ai::ConfigError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -73,12 +80,26 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
         }
         None => None,
     };
+    let ai = Arc::new(Ai::new(&config.ai)?);
+    for p in ai.catalogue().providers() {
+        match &p.unavailable {
+            None => tracing::info!(provider = %p.name, "AI provider ready"),
+            Some(why) => tracing::warn!(
+                provider = %p.name,
+                "AI provider cannot be called: {why}; production and staging keys get 503 for its models \
+                 (development keys use the simulator)"
+            ),
+        }
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState::new(Control::new(store.clone()), Arc::new(KeyIndex::new()), config.max_body_bytes);
     let (usage, recorder) =
         spawn_recorder(store.clone(), geo, state.metrics.clone(), config.usage.clone(), stop_rx.clone());
-    let state =
-        state.with_limiter(Arc::new(limiter)).with_usage(usage).with_trusted_proxies(config.trusted_proxies.clone());
+    let state = state
+        .with_limiter(Arc::new(limiter))
+        .with_usage(usage)
+        .with_trusted_proxies(config.trusted_proxies.clone())
+        .with_ai(ai);
 
     let start = load_index(&store, &state).await?;
     restore_daily_counts(&store, &state).await?;
@@ -99,11 +120,14 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
 
     let app = build_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown_state = state.clone();
+    let grace = config.shutdown_grace;
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             shutdown_state.set_ready(false);
-            tracing::info!("shutting down: finishing requests in flight");
+            // Streams ended at the deadline need a moment to write their last event.
+            shutdown_state.drain.run(grace, Duration::from_secs(2)).await;
+            tracing::info!("shutting down: closing connections");
         })
         .await?;
 

@@ -5,10 +5,12 @@ use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use regpilot_ai::Ai;
 use regpilot_control::Control;
 use regpilot_limits::Limiter;
 
 use crate::client_ip::TrustedProxies;
+use crate::drain::Drain;
 use crate::index::KeyIndex;
 use crate::metrics::Metrics;
 use crate::plans::PlanTable;
@@ -27,6 +29,10 @@ pub struct Shared {
     pub usage: UsageRecorder,
     pub trusted_proxies: Arc<TrustedProxies>,
     pub metrics: Arc<Metrics>,
+    /// Models, providers and the simulator; `None` answers the AI routes 503.
+    pub ai: Option<Arc<Ai>>,
+    /// Graceful shutdown: requests in flight, and the drain deadline streams watch.
+    pub drain: Arc<Drain>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// False until the key index is loaded, and again while shutting down.
@@ -46,6 +52,8 @@ impl AppState {
             usage: UsageRecorder::disabled(metrics.clone()),
             trusted_proxies: Arc::new(TrustedProxies::default()),
             metrics,
+            ai: None,
+            drain: Arc::new(Drain::default()),
             max_body_bytes,
             ready: Arc::new(AtomicBool::new(false)),
         }))
@@ -68,6 +76,10 @@ impl AppState {
 
     pub fn with_trusted_proxies(self, proxies: TrustedProxies) -> AppState {
         self.with(|s| s.trusted_proxies = Arc::new(proxies))
+    }
+
+    pub fn with_ai(self, ai: Arc<Ai>) -> AppState {
+        self.with(|s| s.ai = Some(ai))
     }
 
     pub fn set_ready(&self, ready: bool) {

@@ -78,6 +78,16 @@ fn expect(access: Access, method: &Method, path: &str, cred: Cred) -> Expect {
             Cred::Valid | Cred::ReadOnly => Expect::HealthAuthenticated(KeyType::Project),
             _ => Expect::Invalid { health: true },
         },
+        // The gateway key's own scopes: the table's "valid" key is a project key, so here the
+        // roles swap: the project keys are the wrong type, the gateway key gets through.
+        Access::Scope(scope @ (Scope::Chat | Scope::Models)) => match cred {
+            Cred::None => Expect::Missing,
+            c if c.is_invalid() => Expect::Invalid { health: false },
+            Cred::Valid | Cred::ReadOnly => Expect::Forbidden(scope.as_str()),
+            // The test catalogue's provider has no key: calls are 503 (it says how to configure one).
+            _ if *method == Method::POST => Expect::Handler(StatusCode::SERVICE_UNAVAILABLE),
+            _ => Expect::Handler(StatusCode::OK),
+        },
         Access::Scope(scope) => match cred {
             Cred::None => Expect::Missing,
             c if c.is_invalid() => Expect::Invalid { health: false },
@@ -146,6 +156,10 @@ fn body_for(method: &Method, template: &str) -> Option<&'static str> {
         ("PATCH", "/api/compliance/violations/{id}") => Some(r#"{"status":"resolved","note":"fixed"}"#),
         ("POST", "/api/compliance/models") => Some(r#"{"name":"table model","risk_level":"minimal"}"#),
         ("PATCH", "/api/compliance/models/{id}") => Some(r#"{"owner":"platform team"}"#),
+        ("POST", "/api/ai/chat" | "/api/ai/complete") => Some(r#"{"messages":[{"role":"user","content":"Hello"}]}"#),
+        ("POST", "/v1/chat/completions") => {
+            Some(r#"{"model":"test-model","messages":[{"role":"user","content":"Hi"}]}"#)
+        }
         _ => None,
     }
 }
@@ -154,7 +168,7 @@ async fn run_table(backend: Backend) {
     let fx = fixture(backend).await;
     let app = &fx.app;
     let table = route_table();
-    assert_eq!(table.len(), 14, "the table below covers every route; update it with the route table");
+    assert_eq!(table.len(), 19, "the table below covers every route; update it with the route table");
     let mut checked = 0;
     for route in &table {
         let path = fx.concrete_path(route.path);
@@ -173,15 +187,25 @@ async fn run_table(backend: Backend) {
             for h in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] {
                 assert_eq!(resp.header(h).is_some(), authenticated, "{ctx}: {h}");
             }
+            let openai = route.path.starts_with("/v1/");
             match expected {
+                Expect::Missing if openai => assert_401_openai(&resp, MISSING_BODY, &ctx),
                 Expect::Missing => assert_401(&resp, MISSING_BODY, &ctx),
+                Expect::Invalid { .. } if openai => {
+                    assert_401_openai(&resp, INVALID_BODY, &ctx);
+                    invalid_bodies.push((cred, resp.body.clone()));
+                }
                 Expect::Invalid { health } => {
                     assert_401(&resp, if health { INVALID_BODY_HEALTH } else { INVALID_BODY }, &ctx);
                     invalid_bodies.push((cred, resp.body.clone()));
                 }
                 Expect::Forbidden(scope) => {
                     assert_eq!(resp.status, StatusCode::FORBIDDEN, "{ctx}: {}", resp.describe());
-                    assert_eq!(resp.text(), forbidden_body(scope), "{ctx}");
+                    if openai {
+                        assert_eq!(resp.json(), openai_shaped(&forbidden_body(scope), "permission_error"), "{ctx}");
+                    } else {
+                        assert_eq!(resp.text(), forbidden_body(scope), "{ctx}");
+                    }
                     assert!(resp.header("www-authenticate").is_none(), "{ctx}: a 403 is no challenge");
                 }
                 Expect::HealthAnonymous => {
@@ -213,7 +237,14 @@ async fn run_table(backend: Backend) {
             assert_eq!(invalid_bodies.len(), 6, "{}", route.path);
         }
     }
-    assert_eq!(checked, 14 * Cred::ALL.len());
+    assert_eq!(checked, 19 * Cred::ALL.len());
+}
+
+#[track_caller]
+fn assert_401_openai(resp: &Resp, spec_body: &str, context: &str) {
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{context}: {}", resp.describe());
+    assert_eq!(resp.header("www-authenticate"), Some("Bearer"), "{context}: WWW-Authenticate");
+    assert_eq!(resp.json(), openai_shaped(spec_body, "authentication_error"), "{context}: body");
 }
 
 fn check_handler_body(app: &TestApp, template: &str, resp: &Resp, ctx: &str) {
@@ -230,6 +261,16 @@ fn check_handler_body(app: &TestApp, template: &str, resp: &Resp, ctx: &str) {
             assert!(resp.json()["violations"].is_array(), "{ctx}")
         }
         "/api/compliance/models" if resp.status == StatusCode::OK => assert!(resp.json()["models"].is_array(), "{ctx}"),
+        "/api/ai/chat" | "/api/ai/complete" => {
+            assert_eq!(resp.json()["code"], "UPSTREAM_UNAVAILABLE", "{ctx}");
+            assert!(resp.json()["error"].as_str().unwrap().contains("REGPILOT_TEST_UNSET_UPSTREAM_KEY"), "{ctx}");
+        }
+        "/v1/chat/completions" => {
+            assert_eq!(resp.json()["code"], "UPSTREAM_UNAVAILABLE", "{ctx}");
+            assert_eq!(resp.json()["error"]["type"], "server_error", "{ctx}");
+        }
+        "/api/ai/models" => assert_eq!(resp.json()["models"][0]["id"], "test-model", "{ctx}"),
+        "/v1/models" => assert_eq!(resp.json()["data"][0]["id"], "test-model", "{ctx}"),
         _ => assert_eq!(resp.json()["project_id"], app.project_id.as_str(), "{ctx}: {}", resp.describe()),
     }
 }
@@ -263,6 +304,11 @@ fn route_table_declares_the_specs_scopes() {
         ("POST", "/api/compliance/models/{id}/archive", write),
         ("GET", "/api/compliance/status", read),
         ("GET", "/api/usage", Access::Scope(Scope::UsageRead)),
+        ("POST", "/api/ai/chat", Access::Scope(Scope::Chat)),
+        ("POST", "/api/ai/complete", Access::Scope(Scope::Chat)),
+        ("GET", "/api/ai/models", Access::Scope(Scope::Models)),
+        ("POST", "/v1/chat/completions", Access::Scope(Scope::Chat)),
+        ("GET", "/v1/models", Access::Scope(Scope::Models)),
     ];
     let expected: Vec<(String, String, Access)> =
         expected.iter().map(|(m, p, a)| ((*m).to_owned(), (*p).to_owned(), *a)).collect();

@@ -44,6 +44,8 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
         },
         alert_check: usage.alert_check,
         usage_retention_days: usage.retention_days,
+        ai: settings.ai.clone(),
+        shutdown_grace: settings.shutdown_grace,
     };
     regpilot_gateway::serve(config, store).await.map_err(|e| Failure::runtime(e.to_string()))
 }

@@ -24,6 +24,37 @@ pub const INVALID_BODY_HEALTH: &str =
     r#"{"error":"Invalid or inactive API key","code":"INVALID_API_KEY","authenticated":false}"#;
 pub const MISSING_BODY: &str = r#"{"error":"Missing API key","code":"MISSING_API_KEY","headers_checked":["X-API-Key","X-RegPilot-Key","Api-Key","Authorization","X-Authorization","Proxy-Authorization"]}"#;
 
+/// An AI catalogue whose one provider has no key configured: staging and production calls get
+/// the 503 that says how to configure one, with no network involved.
+pub fn unconfigured_ai() -> regpilot_ai::AiConfig {
+    regpilot_ai::AiConfig {
+        providers: vec![regpilot_ai::ProviderConfig {
+            name: "upstream".into(),
+            base_url: "http://127.0.0.1:9/v1".into(),
+            api_key_env: Some("REGPILOT_TEST_UNSET_UPSTREAM_KEY".into()),
+            api_key_file: None,
+            models: vec![regpilot_ai::ModelConfig {
+                id: "test-model".into(),
+                prompt_cents_per_1k: 0.1,
+                completion_cents_per_1k: 0.2,
+            }],
+        }],
+        ..regpilot_ai::AiConfig::default()
+    }
+}
+
+/// The same error in OpenAI's shape, as the `/v1` routes answer it: `{"error": {message, type,
+/// param, code}}` with the SPEC's fields beside it.
+pub fn openai_shaped(spec_body: &str, kind: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(spec_body).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    let message = obj.remove("error").unwrap();
+    let param = obj.get("field").cloned().unwrap_or(serde_json::Value::Null);
+    let code = obj["code"].clone();
+    obj.insert("error".into(), serde_json::json!({"message": message, "type": kind, "param": param, "code": code}));
+    v
+}
+
 pub fn forbidden_body(scope: &str) -> String {
     format!(
         r#"{{"error":"API key lacks required permissions","code":"INSUFFICIENT_PERMISSIONS","required":"{scope}"}}"#
@@ -98,7 +129,8 @@ impl TestApp {
             .expect("create project")
             .id;
         let index = Arc::new(KeyIndex::new());
-        let state = AppState::new(control.clone(), index.clone(), max_body_bytes);
+        let ai = regpilot_ai::Ai::new(&unconfigured_ai()).expect("AI config");
+        let state = AppState::new(control.clone(), index.clone(), max_body_bytes).with_ai(Arc::new(ai));
         let pos = feed::load_index(&store, &state).await.expect("load index");
         state.set_ready(true);
         let router = build_router(state.clone());

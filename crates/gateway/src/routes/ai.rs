@@ -1,0 +1,232 @@
+//! RegPilot's own AI endpoints (SPEC §5): `POST /api/ai/chat` (a Server-Sent Events stream),
+//! `POST /api/ai/complete` (one JSON answer) and `GET /api/ai/models`. The body is checked field
+//! by field (each bad field gets a 400 naming it); unknown fields are refused, so nothing in a
+//! body can reach an upstream unchecked.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use regpilot_ai::{ChatRequest, Message, Mode, Quality, Role};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::ai_call::{Call, Routing};
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::openapi::ErrorBody;
+use crate::sse_body::{self, Dialect};
+use crate::state::AppState;
+
+/// A message as callers send it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageIn {
+    pub role: Role,
+    pub content: Value,
+}
+
+/// The body of `/api/ai/chat` and `/api/ai/complete`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AiRequest {
+    /// `{"role": "system" | "user" | "assistant", "content": "…"}`, at least one.
+    #[schema(value_type = Vec<Object>)]
+    messages: Vec<MessageIn>,
+    /// `cheap`, `balanced` (default) or `frontier`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    quality: Option<Quality>,
+    /// A model id from `GET /api/ai/models`; overrides `quality`.
+    #[serde(default)]
+    model: Option<String>,
+    /// 0 to 2.
+    #[serde(default)]
+    temperature: Option<f64>,
+    /// At least 1.
+    #[serde(default)]
+    max_tokens: Option<u32>,
+    /// `text` (default) or `json`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    mode: Option<Mode>,
+    /// Asks for Governor validation (a plan with Governor; not available in this version).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    governor_metadata: Option<Value>,
+}
+
+/// Checks the messages: at least one; content a string or an array of text parts.
+pub fn messages(list: Vec<MessageIn>) -> Result<Vec<Message>, ApiError> {
+    if list.is_empty() {
+        return Err(ApiError::bad_request("messages", "messages must hold at least one message"));
+    }
+    list.into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let ok = match &m.content {
+                Value::String(_) => true,
+                Value::Array(parts) => parts.iter().all(|p| {
+                    p.get("type").and_then(Value::as_str) == Some("text")
+                        && p.get("text").is_some_and(Value::is_string)
+                        && p.as_object().is_some_and(|o| o.len() == 2)
+                }),
+                _ => false,
+            };
+            if !ok {
+                return Err(ApiError::bad_request(
+                    format!("messages[{i}].content"),
+                    format!("messages[{i}].content must be a string (or an array of {{\"type\":\"text\",\"text\":…}} parts)"),
+                ));
+            }
+            Ok(Message { role: m.role, content: m.content })
+        })
+        .collect()
+}
+
+pub fn temperature(t: Option<f64>, field: &str) -> Result<Option<f64>, ApiError> {
+    match t {
+        Some(t) if !(0.0..=2.0).contains(&t) => {
+            Err(ApiError::bad_request(field, format!("{field} must be between 0 and 2")))
+        }
+        t => Ok(t),
+    }
+}
+
+pub fn max_tokens(n: Option<u32>, field: &str) -> Result<Option<u32>, ApiError> {
+    match n {
+        Some(0) => Err(ApiError::bad_request(field, format!("{field} must be at least 1"))),
+        n => Ok(n),
+    }
+}
+
+pub fn model_name(model: Option<String>) -> Result<Option<String>, ApiError> {
+    match model {
+        Some(m) if m.trim().is_empty() => Err(ApiError::bad_request("model", "model must not be empty")),
+        m => Ok(m),
+    }
+}
+
+pub fn governor(metadata: &Option<Value>) -> Result<bool, ApiError> {
+    match metadata {
+        None => Ok(false),
+        Some(Value::Object(_)) => Ok(true),
+        Some(_) => Err(ApiError::bad_request("governorMetadata", "governorMetadata must be an object")),
+    }
+}
+
+fn prepare(state: &AppState, key: &crate::index::IndexedKey, body: AiRequest) -> Result<Call, ApiError> {
+    let request = ChatRequest {
+        messages: messages(body.messages)?,
+        temperature: temperature(body.temperature, "temperature")?,
+        max_tokens: max_tokens(body.max_tokens, "maxTokens")?,
+        json_mode: body.mode == Some(Mode::Json),
+        ..ChatRequest::default()
+    };
+    let model = model_name(body.model)?;
+    let routing = Routing {
+        quality: body.quality.unwrap_or_default(),
+        model: model.as_deref(),
+        governor: governor(&body.governor_metadata)?,
+    };
+    Call::prepare(state, key, routing, request)
+}
+
+/// A chat answer as a Server-Sent Events stream: `data: {"type":"chunk","content":…}` events as
+/// the model writes, then `data: {"type":"usage",…}` and `data: [DONE]`; an error after the
+/// stream began comes as `data: {"type":"error","error":…,"code":…}`.
+#[utoipa::path(
+    post, path = "/api/ai/chat", tag = "ai", request_body = AiRequest,
+    responses(
+        (status = 200, description = "text/event-stream of chunk events, then a usage event and [DONE]"),
+        (status = 400, description = "A bad field, named", body = ErrorBody),
+        (status = 403, description = "The key lacks `chat`; or governorMetadata was sent and the key lacks `governor` or its plan has no Governor", body = ErrorBody),
+        (status = 501, description = "governorMetadata: validation is not available in this version", body = ErrorBody),
+        (status = 502, description = "The upstream failed", body = ErrorBody),
+        (status = 503, description = "No upstream configured or reachable", body = ErrorBody),
+        (status = 504, description = "The upstream did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn chat(
+    State(state): State<AppState>,
+    Extension(Authenticated(key)): Extension<Authenticated>,
+    ApiJson(body): ApiJson<AiRequest>,
+) -> Result<Response, ApiError> {
+    let call = prepare(&state, &key, body)?;
+    let stream = call.stream(&state).await?;
+    Ok(sse_body::response(&state, call, stream, Dialect::RegPilot))
+}
+
+/// A whole chat answer: `text`, `provider`, `model`, `cacheHit`, `usage{promptTokens,
+/// completionTokens, totalTokens, costCents}`.
+#[utoipa::path(
+    post, path = "/api/ai/complete", tag = "ai", request_body = AiRequest,
+    responses(
+        (status = 200, description = "The answer", body = Object),
+        (status = 400, description = "A bad field, named", body = ErrorBody),
+        (status = 403, description = "The key lacks `chat`; or governorMetadata was sent and the key lacks `governor` or its plan has no Governor", body = ErrorBody),
+        (status = 501, description = "governorMetadata: validation is not available in this version", body = ErrorBody),
+        (status = 502, description = "The upstream failed", body = ErrorBody),
+        (status = 503, description = "No upstream configured or reachable", body = ErrorBody),
+        (status = 504, description = "The upstream did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn complete(
+    State(state): State<AppState>,
+    Extension(Authenticated(key)): Extension<Authenticated>,
+    ApiJson(body): ApiJson<AiRequest>,
+) -> Result<Response, ApiError> {
+    let call = prepare(&state, &key, body)?;
+    let c = call.complete(&state).await?;
+    let cents = regpilot_ai::tokens::ucents_to_cents(call.cost_ucents(c.usage));
+    let mut response = Json(json!({
+        "text": c.text,
+        "provider": call.provider(),
+        "model": call.model.id,
+        "cacheHit": false,
+        "finishReason": c.finish_reason,
+        "usage": {
+            "promptTokens": c.usage.prompt,
+            "completionTokens": c.usage.completion,
+            "totalTokens": c.usage.total(),
+            "costCents": cents,
+        },
+    }))
+    .into_response();
+    call.headers(response.headers_mut());
+    call.usage_headers(response.headers_mut(), c.usage);
+    Ok(response)
+}
+
+/// The models this gateway offers: id, provider, price, the quality tiers that route to it,
+/// and whether its provider can be called.
+#[utoipa::path(
+    get, path = "/api/ai/models", tag = "ai",
+    responses((status = 200, description = "`{\"models\": […], \"quality\": {tier: model}}`", body = Object))
+)]
+pub async fn models(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let ai = state
+        .ai
+        .as_ref()
+        .ok_or_else(|| ApiError::NoUpstream("The AI endpoints are not configured on this server".into()))?;
+    let catalogue = ai.catalogue();
+    let models: Vec<Value> = catalogue
+        .models()
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "provider": m.provider.name,
+                "available": m.provider.unavailable.is_none(),
+                "qualities": m.qualities,
+                "pricing": {
+                    "promptCentsPer1k": m.price.prompt_cents_per_1k,
+                    "completionCentsPer1k": m.price.completion_cents_per_1k,
+                },
+            })
+        })
+        .collect();
+    let quality: serde_json::Map<String, Value> =
+        Quality::ALL.iter().map(|q| (q.as_str().to_owned(), Value::String(catalogue.tier(*q).id.clone()))).collect();
+    Ok(Json(json!({"models": models, "quality": quality, "defaultQuality": Quality::default()})))
+}
