@@ -46,8 +46,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let detail = strip_position(&e.into_inner().to_string());
-        let field =
-            if path == "." || path.is_empty() { backticked(&detail).unwrap_or_else(|| "body".into()) } else { path };
+        // "missing field `x`" is about `x` inside the path's object (an unknown field's name is
+        // already the last segment of its path).
+        let named = detail.starts_with("missing field").then(|| backticked(&detail)).flatten();
+        let field = match (path.as_str(), named) {
+            ("." | "", Some(name)) => name,
+            ("." | "", None) => backticked(&detail).unwrap_or_else(|| "body".into()),
+            (_, Some(name)) => format!("{path}.{name}"),
+            (_, None) => path,
+        };
         if field == "body" {
             ApiError::bad_request(field, format!("Invalid request body: {detail}"))
         } else {
@@ -81,6 +88,14 @@ mod tests {
     struct T {
         title: String,
         n: Option<u8>,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        a: u8,
     }
 
     fn field_of(body: &str) -> (String, String) {
@@ -103,6 +118,8 @@ mod tests {
         assert_eq!(field_of(r#"{"title": "x"} trailing"#).0, "body");
         assert_eq!(field_of(r#"{"title": "x"}{"title": "y"}"#).0, "body");
         assert_eq!(field_of(r#"{"title": "x", "n": "seven"}"#).0, "n");
+        assert_eq!(field_of(r#"{"title": "x", "inner": {}}"#).0, "inner.a");
+        assert_eq!(field_of(r#"{"title": "x", "inner": {"a": 1, "b": 2}}"#).0, "inner.b");
         let (_, message) = field_of(r#"{"title": 5}"#);
         assert!(message.starts_with("Invalid field 'title': invalid type"), "{message}");
         assert!(!message.contains("line"), "{message}");

@@ -121,6 +121,15 @@ impl TestApp {
     }
 
     pub async fn with_body_limit(backend: Backend, max_body_bytes: usize) -> TestApp {
+        TestApp::build(backend, max_body_bytes, unconfigured_ai()).await
+    }
+
+    /// An app whose AI routes use `ai` (e.g. a mock upstream).
+    pub async fn with_ai(backend: Backend, ai: regpilot_ai::AiConfig) -> TestApp {
+        TestApp::build(backend, MIB, ai).await
+    }
+
+    async fn build(backend: Backend, max_body_bytes: usize, ai: regpilot_ai::AiConfig) -> TestApp {
         let store = regpilot_store::testing::fresh_store(backend).await;
         let control = Control::new(store.clone());
         let project_id = control
@@ -129,7 +138,7 @@ impl TestApp {
             .expect("create project")
             .id;
         let index = Arc::new(KeyIndex::new());
-        let ai = regpilot_ai::Ai::new(&unconfigured_ai()).expect("AI config");
+        let ai = regpilot_ai::Ai::new(&ai).expect("AI config");
         let state = AppState::new(control.clone(), index.clone(), max_body_bytes).with_ai(Arc::new(ai));
         let pos = feed::load_index(&store, &state).await.expect("load index");
         state.set_ready(true);
@@ -146,6 +155,14 @@ impl TestApp {
 
     pub async fn create_project(&self, name: &str) -> String {
         self.control.create_project(&Actor::system(), unlimited_project(name)).await.expect("create project").id
+    }
+
+    /// A project on `plan` (its standard limits), with the plan table refreshed.
+    pub async fn create_project_on(&self, name: &str, plan: Plan) -> String {
+        let p = NewProject { name: name.into(), plan, daily_limit: None, burst: None };
+        let id = self.control.create_project(&Actor::system(), p).await.expect("create project").id;
+        self.refresh().await;
+        id
     }
 
     /// Creates a key through the control plane and refreshes the index.
