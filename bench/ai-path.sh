@@ -20,7 +20,7 @@ if ! command -v wrk >/dev/null; then
   [ "$(id -u)" = 0 ] || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
   apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null
 fi
-cargo build --release --quiet --bins
+cargo build --release --quiet --bins -p regpilot -p regpilot-mock-upstream
 bin="$PWD/target/release"
 work="$(mktemp -d)"
 pids=()

@@ -34,9 +34,11 @@ pub enum ApiError {
     MethodNotAllowed,
     NotReady(String),
     /// The per-key limiter refused: `limit` is `burst` or `daily`; `retry_after` whole seconds.
+    /// `with_authenticated` adds `"authenticated": true` (the health route: the key is valid).
     RateLimited {
         limit: &'static str,
         retry_after: u64,
+        with_authenticated: bool,
     },
     /// The cause goes to the log only; the body is opaque.
     Internal(String),
@@ -150,7 +152,8 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(m) => Body::new(m, "CONFLICT"),
             ApiError::MethodNotAllowed => Body::new("Method not allowed on this route", "METHOD_NOT_ALLOWED"),
             ApiError::NotReady(m) => Body::new(m, "NOT_READY"),
-            ApiError::RateLimited { limit, retry_after } => Body {
+            ApiError::RateLimited { limit, retry_after, with_authenticated } => Body {
+                authenticated: with_authenticated.then_some(true),
                 limit: Some(limit),
                 retry_after: Some(*retry_after),
                 ..Body::new("Rate limit exceeded", "RATE_LIMIT_EXCEEDED")

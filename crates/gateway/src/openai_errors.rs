@@ -4,17 +4,15 @@
 //! written against the SPEC still finds them.
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::{json, Value};
 
 /// Error bodies are small; anything larger is left as it is.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-pub async fn reshape(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+/// Rewrites an error answer's body; other answers pass unchanged.
+pub async fn reshape(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;

@@ -67,12 +67,7 @@ pub fn build_router(state: AppState) -> Router {
     let mut router = Router::new();
     for def in route_table() {
         let ctx = RouteCtx { state: state.clone(), access: def.access, template: def.path };
-        let mut handler = def.handler.layer(from_fn_with_state(ctx, auth_layer));
-        if def.path.starts_with("/v1/") {
-            // Outside the auth layer, so its 401s, 403s and 429s take OpenAI's shape too.
-            handler = handler.layer(axum::middleware::from_fn(openai_errors::reshape));
-        }
-        router = router.route(def.path, handler);
+        router = router.route(def.path, def.handler.layer(from_fn_with_state(ctx, auth_layer)));
     }
     router
         .fallback(not_found)
@@ -114,15 +109,20 @@ fn answers_while_draining(path: &str) -> bool {
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = method_label(req.method());
     let started = Instant::now();
+    // Every error under /v1 (unknown routes and the auth layer's included) in OpenAI's shape.
+    let openai = req.uri().path().starts_with("/v1/");
     if state.drain.is_draining() && !answers_while_draining(req.uri().path()) {
         state.metrics.request("draining", method, 503);
         let mut refused =
             ApiError::NotReady("The server is shutting down; retry on another instance".into()).into_response();
         refused.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
-        return refused;
+        return if openai { openai_errors::reshape(refused).await } else { refused };
     }
     let in_flight = state.drain.enter();
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    if openai {
+        response = openai_errors::reshape(response).await;
+    }
     drop(in_flight);
     let route = response.extensions().get::<RouteTemplate>().map_or("unmatched", |t| t.0);
     let status = response.status().as_u16();

@@ -466,6 +466,16 @@ async fn the_openai_route_speaks_openai() {
         assert_eq!(text, COMPLETION);
         assert_eq!(chunks.last().unwrap()["usage"].is_object(), include_usage, "{:?}", chunks.last());
     }
+    // Every error under /v1 takes OpenAI's shape: unknown routes and wrong methods too.
+    let r = c.app.get("/v1/embeddings", Some(&c.prod)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        (r.json()["error"]["type"].as_str(), r.json()["code"].as_str()),
+        (Some("not_found_error"), Some("NOT_FOUND"))
+    );
+    let r = c.app.get("/v1/chat/completions", Some(&c.prod)).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.json()["error"]["code"], "METHOD_NOT_ALLOWED");
     let models = c.app.get("/v1/models", Some(&c.prod)).await.json();
     assert_eq!(models["object"], "list");
     assert!(models["data"].as_array().unwrap().iter().any(|m| m["id"] == "mock-model" && m["owned_by"] == "mock"));

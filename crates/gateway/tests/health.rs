@@ -84,3 +84,24 @@ async fn a_key_that_is_not_valid_is_refused() {
         }
     }
 }
+
+/// A valid key over its limit is still a valid key: the health route's 429 says so, so a
+/// script reading `authenticated` (the seed's `test_auth.py`) does not break on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_key_is_still_reported_authenticated() {
+    let app = TestApp::new(regpilot_store::Backend::Sqlite).await;
+    let free = app.create_project_on("Free", regpilot_control::Plan::Free).await;
+    // A development key of the free plan: a burst of 1.
+    let key = app.create_key(&free, KeyType::Gateway, regpilot_keys::Environment::Development, false, None).await;
+    assert_eq!(app.get("/api/health", Some(&key.secret)).await.status, axum::http::StatusCode::OK);
+    let limited = app.get("/api/health", Some(&key.secret)).await;
+    assert_eq!(limited.status, axum::http::StatusCode::TOO_MANY_REQUESTS, "{}", limited.describe());
+    assert_eq!(
+        limited.json(),
+        json!({"error": "Rate limit exceeded", "code": "RATE_LIMIT_EXCEEDED", "authenticated": true, "limit": "burst", "retry_after": 1})
+    );
+    // Elsewhere the 429 is the SPEC's, without the field.
+    let usage = app.get("/api/usage", Some(&key.secret)).await;
+    assert_eq!(usage.status, axum::http::StatusCode::TOO_MANY_REQUESTS);
+    assert!(usage.json().get("authenticated").is_none());
+}

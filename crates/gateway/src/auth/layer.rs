@@ -81,7 +81,11 @@ async fn authenticate(ctx: &RouteCtx, mut req: Request, next: Next) -> Response 
             let limit = verdict.limit.unwrap_or(LimitKind::Burst);
             state.metrics.rate_limited(limit);
             tracing::debug!(key_id = %key.id, limit = limit.as_str(), "rate limit hit");
-            let refusal = ApiError::RateLimited { limit: limit.as_str(), retry_after: verdict.retry_after_s.max(1) };
+            let refusal = ApiError::RateLimited {
+                limit: limit.as_str(),
+                retry_after: verdict.retry_after_s.max(1),
+                with_authenticated: ctx.access == Access::OptionalKey,
+            };
             (refusal.into_response(), Some(verdict))
         }
         Ok(verdict) => match ctx.access {
