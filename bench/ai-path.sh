@@ -7,7 +7,8 @@
 #   2. proxied requests/s at concurrency 64, with the mock's own figure beside it;
 #   3. added time to first chunk on streams (regpilot-sse-probe: a new connection per stream,
 #      the clock stops at the first `data:` byte), p50/p99 over STREAMS streams.
-# The gateway runs on core 0, the mock on core 1 and the load generator on core 1 (2 cores).
+# Two placements on this 2-core machine: all three processes on one core (what the gateway's
+# own work adds), then the gateway on its own core (adds the machine's cross-core wake-ups).
 #
 #   bench/ai-path.sh                      # DURATION=10s STREAMS=500
 # Not part of the test command.
@@ -31,15 +32,27 @@ cleanup() {
 }
 trap cleanup EXIT
 pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# Starts a server in the background on core $1; its pid (not a subshell's) goes to $pids.
+spawn() {
+  local core="$1" out="$2"
+  shift 2
+  if command -v taskset >/dev/null; then taskset -c "$core" "$@" >"$out" 2>&1 & else "$@" >"$out" 2>&1 & fi
+  pids+=($!)
+}
 
 export BENCH_UPSTREAM_KEY="bench-upstream-key"
-pin 1 "$bin/regpilot-mock-upstream" --listen 127.0.0.1:0 --api-key-env BENCH_UPSTREAM_KEY --chunks 8 \
-  >"$work/mock.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$work/mock.out" 2>/dev/null && break; sleep 0.05; done
-mock="$(sed -n 's/^listening on //p' "$work/mock.out")"
+export REGPILOT_DATABASE_URL="sqlite://$work/r.db" REGPILOT_CONFIG="$work/regpilot.toml"
 
-cat >"$work/regpilot.toml" <<TOML
+# Starts the mock on core $1 and the gateway on core $2; sets $mock, $gw, $key.
+start() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=()
+  rm -f "$work/mock.out"
+  spawn "$1" "$work/mock.out" "$bin/regpilot-mock-upstream" --listen 127.0.0.1:0 --api-key-env BENCH_UPSTREAM_KEY --chunks 8
+  for _ in $(seq 100); do grep -q "listening on" "$work/mock.out" 2>/dev/null && break; sleep 0.05; done
+  mock="$(sed -n 's/^listening on //p' "$work/mock.out")"
+  cat >"$work/regpilot.toml" <<TOML
 [ai.quality]
 balanced = "mock-model"
 [[ai.providers]]
@@ -48,13 +61,16 @@ base_url = "$mock/v1"
 api_key_env = "BENCH_UPSTREAM_KEY"
 models = [{ id = "mock-model", prompt_cents_per_1k = 0.5, completion_cents_per_1k = 1.5 }]
 TOML
-export REGPILOT_DATABASE_URL="sqlite://$work/r.db" REGPILOT_CONFIG="$work/regpilot.toml"
-project=$("$bin/regpilot" project create --name Bench --plan enterprise --burst 1000000000 --json | sed 's/.*"id":"\([^"]*\)".*/\1/')
-key=$("$bin/regpilot" key create --project "$project" --type gateway --env prod --name bench --json | sed 's/.*"secret":"\([^"]*\)".*/\1/')
-RUST_LOG=warn pin 0 "$bin/regpilot" serve --listen 127.0.0.1:18190 >"$work/serve.log" 2>&1 &
-pids+=($!)
-gw="http://127.0.0.1:18190"
-for _ in $(seq 100); do curl -fs "$gw/api/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+  if [ -z "${key:-}" ]; then
+    local project
+    project=$("$bin/regpilot" project create --name Bench --plan enterprise --burst 1000000000 --json | sed 's/.*"id":"\([^"]*\)".*/\1/')
+    key=$("$bin/regpilot" key create --project "$project" --type gateway --env prod --name bench --json | sed 's/.*"secret":"\([^"]*\)".*/\1/')
+  fi
+  rm -f "$work/serve.log"
+  RUST_LOG=info spawn "$2" "$work/serve.log" "$bin/regpilot" serve --listen 127.0.0.1:0
+  for _ in $(seq 100); do grep -q "listening on http://" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
+  gw="$(grep -o 'listening on http://[0-9.:]*' "$work/serve.log" | head -1 | sed 's/listening on //')"
+}
 
 body='{"model":"mock-model","messages":[{"role":"user","content":"Say hello in five words."}]}'
 cat >"$work/post.lua" <<LUA
@@ -62,32 +78,50 @@ wrk.method = "POST"
 wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
+stream_body='{"model":"mock-model","stream":true,"messages":[{"role":"user","content":"Say hello in five words."}]}'
 
 # wrk's latency line for a percentile, in microseconds.
 pct() { awk -v p="$1" '$1 == p {v=$2; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1000000}}'; }
-load() { # conns url header
-  pin 1 wrk -t1 -c"$1" -d2s -s "$work/post.lua" -H "$3" "$2" >/dev/null
-  pin 1 wrk -t1 -c"$1" -d"$DURATION" --latency -s "$work/post.lua" -H "$3" "$2"
+load() { # core conns url header
+  pin "$1" wrk -t1 -c"$2" -d2s -s "$work/post.lua" -H "$4" "$3" >/dev/null
+  pin "$1" wrk -t1 -c"$2" -d"$DURATION" --latency -s "$work/post.lua" -H "$4" "$3"
+}
+probe() { # core url header
+  pin "$1" "$bin/regpilot-sse-probe" --url "$2" --header "$3" --body "$stream_body" --requests "$STREAMS" --concurrency 1 --warmup 50
+}
+jf() { python3 -c "import json,sys; v=json.loads(sys.argv[1]); print(v['ttfc_us'][sys.argv[2]])" "$1" "$2"; }
+row() { printf '%-46s %10s %10s %10s\n' "$@"; }
+added() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.0f", a-b}'; }
+
+# Latency at concurrency 1 and time to first chunk, with the mock, the gateway and the load
+# generator on core $1 and the gateway on core $2.
+latency() {
+  start "$1" "$2"
+  local direct proxied sd sp
+  direct=$(load "$1" 1 "$mock/v1/chat/completions" "Authorization: Bearer $BENCH_UPSTREAM_KEY")
+  proxied=$(load "$1" 1 "$gw/v1/chat/completions" "X-API-Key: $key")
+  sd=$(probe "$1" "$mock/v1/chat/completions" "Authorization: Bearer $BENCH_UPSTREAM_KEY")
+  sp=$(probe "$1" "$gw/v1/chat/completions" "X-API-Key: $key")
+  for q in 50% 99%; do
+    local d p
+    d=$(echo "$direct" | pct "$q"); p=$(echo "$proxied" | pct "$q")
+    row "POST /v1/chat/completions p${q%\%}, c=1 (us)" "$d" "$p" "$(added "$p" "$d")"
+  done
+  for q in p50 p99; do
+    local a b
+    a=$(jf "$sd" "$q"); b=$(jf "$sp" "$q")
+    row "stream time to first chunk $q (us)" "$a" "$b" "$(added "$b" "$a")"
+  done
 }
 
-direct1=$(load 1 "$mock/v1/chat/completions" "Authorization: Bearer $BENCH_UPSTREAM_KEY")
-proxied1=$(load 1 "$gw/v1/chat/completions" "X-API-Key: $key")
-d50=$(echo "$direct1" | pct 50%); d99=$(echo "$direct1" | pct 99%)
-p50=$(echo "$proxied1" | pct 50%); p99=$(echo "$proxied1" | pct 99%)
-direct64=$(load 64 "$mock/v1/chat/completions" "Authorization: Bearer $BENCH_UPSTREAM_KEY" | awk '/Requests\/sec/ {print $2}')
-proxied64=$(load 64 "$gw/v1/chat/completions" "X-API-Key: $key" | awk '/Requests\/sec/ {print $2}')
-
-stream_body='{"model":"mock-model","stream":true,"messages":[{"role":"user","content":"Say hello in five words."}]}'
-probe() { pin 1 "$bin/regpilot-sse-probe" --url "$1" --header "$2" --body "$stream_body" --requests "$STREAMS" --concurrency 1 --warmup 50; }
-sd=$(probe "$mock/v1/chat/completions" "Authorization: Bearer $BENCH_UPSTREAM_KEY")
-sp=$(probe "$gw/v1/chat/completions" "X-API-Key: $key")
-jf() { python3 -c "import json,sys; v=json.loads(sys.argv[1]); print(v['ttfc_us'][sys.argv[2]])" "$1" "$2"; }
-
-printf '\n%-44s %12s %12s %12s\n' "figure" "direct" "gateway" "added"
-printf '%-44s %12s %12s %12s\n' "POST /v1/chat/completions p50, c=1 (us)" "$d50" "$p50" "$(awk -v a="$p50" -v b="$d50" 'BEGIN{printf "%.0f", a-b}')"
-printf '%-44s %12s %12s %12s\n' "POST /v1/chat/completions p99, c=1 (us)" "$d99" "$p99" "$(awk -v a="$p99" -v b="$d99" 'BEGIN{printf "%.0f", a-b}')"
-printf '%-44s %12s %12s %12s\n' "requests/s at c=64" "$direct64" "$proxied64" "ratio $(awk -v a="$proxied64" -v b="$direct64" 'BEGIN{printf "%.2f", a/b}')"
-for q in p50 p99; do
-  a=$(jf "$sd" "$q"); b=$(jf "$sp" "$q")
-  printf '%-44s %12s %12s %12s\n' "stream time to first chunk $q (us)" "$a" "$b" "$(awk -v x="$b" -v y="$a" 'BEGIN{printf "%.0f", x-y}')"
-done
+echo
+echo "== everything on core 1 (the gateway's own cost; no cross-core wake-ups)"
+row "figure" "direct" "gateway" "added"
+latency 1 1
+echo
+echo "== gateway on core 0, mock and load generator on core 1"
+row "figure" "direct" "gateway" "added"
+latency 1 0
+direct64=$(load 1 64 "$mock/v1/chat/completions" "Authorization: Bearer $BENCH_UPSTREAM_KEY" | awk '/Requests\/sec/ {print $2}')
+proxied64=$(load 1 64 "$gw/v1/chat/completions" "X-API-Key: $key" | awk '/Requests\/sec/ {print $2}')
+row "requests/s at c=64" "$direct64" "$proxied64" "x$(awk -v a="$proxied64" -v b="$direct64" 'BEGIN{printf "%.2f", a/b}')"
