@@ -91,8 +91,14 @@ impl Catalogue {
         let mut by_id = HashMap::new();
         let mut providers = Vec::new();
         for p in &config.providers {
-            if p.name.trim().is_empty() {
-                return Err(invalid("every provider needs a name"));
+            if !is_label(&p.name) {
+                return Err(invalid(format!(
+                    "provider name '{}' must be 1-64 letters, digits, '.', '_' or '-' (it is shown in answers, headers and metrics)",
+                    p.name
+                )));
+            }
+            if p.name == crate::SIMULATOR {
+                return Err(invalid("the provider name 'simulator' is reserved (development keys' answers)"));
             }
             if providers.iter().any(|q: &Arc<Provider>| q.name == p.name) {
                 return Err(invalid(format!("provider '{}' is configured twice", p.name)));
@@ -102,8 +108,11 @@ impl Catalogue {
                 return Err(invalid(format!("provider '{}' lists no models", p.name)));
             }
             for m in &p.models {
-                if m.id.trim().is_empty() {
-                    return Err(invalid(format!("provider '{}' has a model without an id", p.name)));
+                if m.id.is_empty() || m.id.len() > 200 || !m.id.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(invalid(format!(
+                        "provider '{}': model id '{}' must be 1-200 visible ASCII characters (it is sent in headers)",
+                        p.name, m.id
+                    )));
                 }
                 let prices = [m.prompt_cents_per_1k, m.completion_cents_per_1k];
                 if prices.iter().any(|x| !x.is_finite() || *x < 0.0) {
@@ -174,6 +183,10 @@ impl Catalogue {
     pub fn providers(&self) -> &[Arc<Provider>] {
         &self.providers
     }
+}
+
+fn is_label(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn provider(p: &ProviderConfig) -> Result<Provider, ConfigError> {
@@ -265,6 +278,14 @@ mod tests {
         assert!(Catalogue::build(&config(vec![local(&["a"])], q)).is_err());
         assert!(Catalogue::build(&config(vec![local(&["a", "a"])], QualityConfig::default())).is_err());
         assert!(Catalogue::build(&config(vec![local(&["a"]), local(&["b"])], QualityConfig::default())).is_err());
+        let mut p = local(&["a"]);
+        p.name = "bad\"name".into();
+        assert!(Catalogue::build(&config(vec![p], QualityConfig::default())).is_err());
+        assert!(Catalogue::build(&config(vec![local(&["with space"])], QualityConfig::default())).is_err());
+        let mut p = local(&["a"]);
+        p.name = "simulator".into();
+        assert!(Catalogue::build(&config(vec![p], QualityConfig::default())).is_err());
+        assert!(Catalogue::build(&config(vec![local(&["modèle"])], QualityConfig::default())).is_err());
         let mut p = local(&["a"]);
         p.base_url = "ftp://x".into();
         assert!(Catalogue::build(&config(vec![p], QualityConfig::default())).is_err());

@@ -18,6 +18,9 @@ mod upstream;
 
 use std::time::Duration;
 
+/// The provider name of the simulator's answers (reserved: no configured provider may take it).
+pub const SIMULATOR: &str = "simulator";
+
 pub use answer::{Chunk, Completion};
 pub use catalogue::{Catalogue, ConfigError, ModelEntry, Provider, UnknownModel};
 pub use config::{AiConfig, ModelConfig, ProviderConfig, QualityConfig};

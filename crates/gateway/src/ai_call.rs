@@ -14,7 +14,7 @@ use crate::recorder::AiUsage;
 use crate::state::AppState;
 
 /// What the simulator is called in answers, logs and metrics.
-pub const SIMULATOR: &str = "simulator";
+pub use regpilot_ai::SIMULATOR;
 
 pub static MODEL: HeaderName = HeaderName::from_static("x-regpilot-model");
 pub static PROVIDER: HeaderName = HeaderName::from_static("x-regpilot-provider");

@@ -138,6 +138,29 @@ async fn development_keys_get_the_simulator_offline() {
         .collect();
     assert_eq!(text, v["text"].as_str().unwrap());
 
+    // `"stream": false` asks /api/ai/chat for the one JSON object of /api/ai/complete.
+    let whole = c
+        .app
+        .call_with(
+            Method::POST,
+            "/api/ai/chat",
+            Some(&c.dev),
+            Some(r#"{"messages":[{"role":"user","content":"Hello"}],"stream":false}"#),
+        )
+        .await;
+    assert_eq!(whole.header("content-type"), Some("application/json"));
+    assert_eq!(whole.json()["text"], v["text"]);
+    let r = c
+        .app
+        .call_with(
+            Method::POST,
+            "/api/ai/complete",
+            Some(&c.dev),
+            Some(r#"{"messages":[{"role":"user","content":"Hello"}],"stream":true}"#),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("stream")));
+
     // Through the OpenAI route too, and never a call upstream.
     let o = c
         .app

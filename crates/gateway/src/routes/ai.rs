@@ -54,6 +54,10 @@ pub struct AiRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     governor_metadata: Option<Value>,
+    /// `/api/ai/chat` only: `false` answers with one JSON object, as `/api/ai/complete` does
+    /// (default `true`: the event stream).
+    #[serde(default)]
+    stream: Option<bool>,
 }
 
 /// Checks the messages: at least one; content a string or an array of text parts.
@@ -152,7 +156,11 @@ pub async fn chat(
     Extension(Authenticated(key)): Extension<Authenticated>,
     ApiJson(body): ApiJson<AiRequest>,
 ) -> Result<Response, ApiError> {
+    let streamed = body.stream.unwrap_or(true);
     let call = prepare(&state, &key, body)?;
+    if !streamed {
+        return whole_answer(&state, &call).await;
+    }
     let stream = call.stream(&state).await?;
     Ok(sse_body::response(&state, call, stream, Dialect::RegPilot))
 }
@@ -176,8 +184,18 @@ pub async fn complete(
     Extension(Authenticated(key)): Extension<Authenticated>,
     ApiJson(body): ApiJson<AiRequest>,
 ) -> Result<Response, ApiError> {
+    if body.stream.is_some() {
+        return Err(ApiError::bad_request(
+            "stream",
+            "stream: /api/ai/complete answers one JSON object; use /api/ai/chat to stream",
+        ));
+    }
     let call = prepare(&state, &key, body)?;
-    let c = call.complete(&state).await?;
+    whole_answer(&state, &call).await
+}
+
+async fn whole_answer(state: &AppState, call: &Call) -> Result<Response, ApiError> {
+    let c = call.complete(state).await?;
     let cents = regpilot_ai::tokens::ucents_to_cents(call.cost_ucents(c.usage));
     let mut response = Json(json!({
         "text": c.text,
