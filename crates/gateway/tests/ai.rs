@@ -473,6 +473,16 @@ async fn the_openai_route_speaks_openai() {
         assert_eq!(seen[k], want, "{k} passed on");
     }
     assert_eq!(seen["messages"][1]["content"][0]["text"], "Hi");
+    // The newer cap goes on under its own name (models that refuse max_tokens take it), and a
+    // caller's json_schema format is passed on as given.
+    let req = r#"{"model":"mock-model","messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":20,"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}}}"#;
+    assert_eq!(
+        c.app.call_with(Method::POST, "/v1/chat/completions", Some(&c.prod), Some(req)).await.status,
+        StatusCode::OK
+    );
+    let seen = c.mock.requests().pop().unwrap().body;
+    assert_eq!((seen["max_completion_tokens"].as_u64(), seen.get("max_tokens")), (Some(20), None));
+    assert_eq!(seen["response_format"]["type"], "json_schema");
 
     // Streamed: OpenAI's chunks, then [DONE]; the usage chunk only when asked for.
     for include_usage in [false, true] {
