@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use regpilot_ai::{Ai, ChatRequest, ChatStream, Completion, ModelEntry, Quality, TokenUsage, UnknownModel};
 use regpilot_keys::{Environment, Scope};
+use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::index::IndexedKey;
@@ -23,6 +24,28 @@ pub static COMPLETION_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-c
 pub static TOTAL_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-total-tokens");
 pub static CREDITS: HeaderName = HeaderName::from_static("x-regpilot-credits-charged");
 pub static TEST_MODE: HeaderName = HeaderName::from_static("x-regpilot-test-mode");
+
+/// `usage` of RegPilot's answers (`/api/ai/complete`, the stream's usage event).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageBody {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub total_tokens: u32,
+    pub cost_cents: f64,
+}
+
+/// What RegPilot's endpoints say about a finished answer (fields in this order).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerMeta<'a> {
+    pub provider: &'a str,
+    pub model: &'a str,
+    /// No answer cache exists yet: always false.
+    pub cache_hit: bool,
+    pub finish_reason: &'a str,
+    pub usage: UsageBody,
+}
 
 /// A call ready to go: the model is chosen and can be reached.
 pub struct Call {
@@ -92,6 +115,21 @@ impl Call {
             SIMULATOR
         } else {
             &self.model.provider.name
+        }
+    }
+
+    pub fn answer_meta<'a>(&'a self, finish_reason: &'a str, usage: TokenUsage) -> AnswerMeta<'a> {
+        AnswerMeta {
+            provider: self.provider(),
+            model: &self.model.id,
+            cache_hit: false,
+            finish_reason,
+            usage: UsageBody {
+                prompt_tokens: usage.prompt,
+                completion_tokens: usage.completion,
+                total_tokens: usage.total(),
+                cost_cents: regpilot_ai::tokens::ucents_to_cents(self.cost_ucents(usage)),
+            },
         }
     }
 
