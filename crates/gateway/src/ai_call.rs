@@ -24,6 +24,7 @@ pub static COMPLETION_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-c
 pub static TOTAL_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-total-tokens");
 pub static CREDITS: HeaderName = HeaderName::from_static("x-regpilot-credits-charged");
 pub static TEST_MODE: HeaderName = HeaderName::from_static("x-regpilot-test-mode");
+pub static WARNING: HeaderName = HeaderName::from_static("x-regpilot-warning");
 
 /// `usage` of RegPilot's answers (`/api/ai/complete`, the stream's usage event).
 #[derive(Debug, Serialize)]
@@ -55,6 +56,8 @@ pub struct Call {
     pub simulated: bool,
     pub request: ChatRequest,
     key: IndexedKey,
+    /// Said in `x-regpilot-warning`: what a production key would have been refused for.
+    warning: Option<String>,
 }
 
 /// What a chat request asks of the gateway besides the messages.
@@ -88,11 +91,23 @@ impl Call {
             .ai
             .clone()
             .ok_or_else(|| ApiError::NoUpstream("The AI endpoints are not configured on this server".into()))?;
-        let model = ai.catalogue().route(routing.quality, routing.model).map_err(|UnknownModel(m)| {
-            ApiError::bad_request("model", format!("Unknown model '{m}'; GET /api/ai/models lists the models offered"))
-        })?;
-        let model = model.clone();
         let simulated = key.environment == Environment::Development;
+        let mut warning = None;
+        let model = match ai.catalogue().route(routing.quality, routing.model) {
+            Ok(model) => model.clone(),
+            // Test mode answers any model name (so code written for another deployment runs
+            // offline), and says what a production key would get.
+            Err(UnknownModel(m)) if simulated && m.len() <= 200 && m.bytes().all(|b| b.is_ascii_graphic()) => {
+                warning = Some(format!("model '{m}' is offered by no configured provider; a production key gets 400"));
+                regpilot_ai::Catalogue::unlisted(&m)
+            }
+            Err(UnknownModel(m)) => {
+                return Err(ApiError::bad_request(
+                    "model",
+                    format!("Unknown model '{m}'; GET /api/ai/models lists the models offered"),
+                ))
+            }
+        };
         if !simulated {
             if let Some(why) = &model.provider.unavailable {
                 return Err(ApiError::NoUpstream(format!(
@@ -103,7 +118,7 @@ impl Call {
                 )));
             }
         }
-        Ok(Call { ai, model, simulated, request, key: key.clone() })
+        Ok(Call { ai, model, simulated, request, key: key.clone(), warning })
     }
 
     pub fn key_id(&self) -> &str {
@@ -199,6 +214,9 @@ impl Call {
         }
         if self.simulated {
             headers.insert(TEST_MODE.clone(), HeaderValue::from_static("true"));
+        }
+        if let Some(v) = self.warning.as_deref().and_then(|w| HeaderValue::from_str(w).ok()) {
+            headers.insert(WARNING.clone(), v);
         }
     }
 

@@ -138,6 +138,18 @@ async fn development_keys_get_the_simulator_offline() {
         .collect();
     assert_eq!(text, v["text"].as_str().unwrap());
 
+    // Test mode answers a model no provider offers, and warns that production would refuse it.
+    let body = r#"{"model":"gpt-3.5-turbo","messages":[{"role":"user","content":"Hello"}]}"#;
+    let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(&c.dev), Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.describe());
+    assert_eq!(
+        (r.json()["model"].as_str(), r.header("x-regpilot-model")),
+        (Some("gpt-3.5-turbo"), Some("gpt-3.5-turbo"))
+    );
+    assert!(r.header("x-regpilot-warning").unwrap().contains("a production key gets 400"));
+    let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(&c.prod), Some(body)).await;
+    assert_eq!((r.status, r.json()["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("model")));
+
     // `"stream": false` asks /api/ai/chat for the one JSON object of /api/ai/complete.
     let whole = c
         .app
