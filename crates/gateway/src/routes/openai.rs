@@ -187,9 +187,10 @@ pub async fn chat_completions(
         return Ok(sse_body::response(&state, call, s, Dialect::OpenAi { include_usage }));
     }
     let c = call.complete(&state).await?;
-    let mut response = Json(c.to_openai()).into_response();
+    let usage = c.usage;
+    let mut response = Json(c.into_openai()).into_response();
     call.headers(response.headers_mut());
-    call.usage_headers(response.headers_mut(), c.usage);
+    call.usage_headers(response.headers_mut(), usage);
     Ok(response)
 }
 
