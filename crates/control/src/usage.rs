@@ -343,6 +343,25 @@ impl Control {
     }
 }
 
+/// 24 hours from `first_hour`, with the hours nothing was recorded in as zeros.
+fn hours_filled(hours: Vec<(i64, UsageCounts)>, first_hour: i64) -> Vec<HourUsage> {
+    let by_hour: HashMap<i64, UsageCounts> = hours.into_iter().collect();
+    (0..24)
+        .map(|i| {
+            let hour = first_hour + i * HOUR_MS;
+            let c = by_hour.get(&hour).copied().unwrap_or_default();
+            HourUsage {
+                hour: rfc3339(hour),
+                requests: c.requests,
+                errors: c.errors,
+                rate_limited: c.limited,
+                refused: c.refused,
+                avg_latency_ms: avg_latency_ms(&c),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,23 +389,4 @@ mod tests {
         assert_eq!(" Month ".parse::<UsagePeriod>().unwrap(), UsagePeriod::Month);
         assert!(matches!("year".parse::<UsagePeriod>(), Err(ControlError::Invalid { field: "period", .. })));
     }
-}
-
-/// 24 hours from `first_hour`, with the hours nothing was recorded in as zeros.
-fn hours_filled(hours: Vec<(i64, UsageCounts)>, first_hour: i64) -> Vec<HourUsage> {
-    let by_hour: HashMap<i64, UsageCounts> = hours.into_iter().collect();
-    (0..24)
-        .map(|i| {
-            let hour = first_hour + i * HOUR_MS;
-            let c = by_hour.get(&hour).copied().unwrap_or_default();
-            HourUsage {
-                hour: rfc3339(hour),
-                requests: c.requests,
-                errors: c.errors,
-                rate_limited: c.limited,
-                refused: c.refused,
-                avg_latency_ms: avg_latency_ms(&c),
-            }
-        })
-        .collect()
 }

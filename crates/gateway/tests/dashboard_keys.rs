@@ -71,11 +71,14 @@ async fn the_secret_is_shown_once_and_never_again() {
     }
 }
 
+/// Form fields, the field whose message is expected, and a part of that message.
+type BadInput = (&'static [(&'static str, &'static str)], &'static str, &'static str);
+
 #[tokio::test]
 async fn bad_input_is_shown_next_to_its_field_and_creates_nothing() {
     let (app, _) = app_with_user(regpilot_store::Backend::Sqlite).await;
     let s = session(&app).await;
-    let cases: [(&[(&str, &str)], &str, &str); 6] = [
+    let cases: [BadInput; 6] = [
         (&[("name", "  "), ("type", "gateway"), ("environment", "prod")], "name", "name"),
         (&[("name", "k"), ("type", "admin"), ("environment", "prod")], "type", "Choose a type"),
         (&[("name", "k"), ("type", "gateway"), ("environment", "moon")], "environment", "Choose an environment"),

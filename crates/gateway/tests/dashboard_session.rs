@@ -147,16 +147,23 @@ async fn a_post_without_the_token_or_from_another_origin_is_refused_and_changes_
     let cookie = login(&app).await;
     let path = format!("/projects/{}/keys", app.project_id);
     let token = csrf_of(&get(&app, &path, Some(&cookie)).await);
-    let fields = |t: &'static str| vec![("name", "ci"), ("type", "gateway"), ("environment", "prod"), ("csrf", t)];
-    let token: &'static str = Box::leak(token.into_boxed_str());
-    let cases: [(&str, Option<&str>, Vec<(&str, &str)>); 5] = [
-        ("no token", Some(ORIGIN), fields("")[..3].to_vec()),
-        ("wrong token", Some(ORIGIN), fields("00000000000000000000000000000000")),
-        ("foreign origin", Some("https://evil.example"), fields(token)),
-        ("null origin", Some("null"), fields(token)),
-        ("no origin", None, fields(token)),
+    let wrong = "0".repeat(token.len());
+    let key_fields = [("name", "ci"), ("type", "gateway"), ("environment", "prod")];
+    let with_token = |t: &str| {
+        let mut f: Vec<(String, String)> = key_fields.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        f.push(("csrf".into(), t.into()));
+        f
+    };
+    let without_token: Vec<(String, String)> = with_token("").into_iter().take(3).collect();
+    let cases = [
+        ("no token", Some(ORIGIN), without_token),
+        ("wrong token", Some(ORIGIN), with_token(&wrong)),
+        ("foreign origin", Some("https://evil.example"), with_token(&token)),
+        ("null origin", Some("null"), with_token(&token)),
+        ("no origin", None, with_token(&token)),
     ];
     for (what, origin, f) in cases {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let r = post(&app, &path, Some(&cookie), origin, &f).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}: {}", r.describe());
         assert!(r.text().contains("nothing was changed"), "{what}");
@@ -166,7 +173,9 @@ async fn a_post_without_the_token_or_from_another_origin_is_refused_and_changes_
     let r = post(&app, "/login", None, Some("https://evil.example"), &[("email", EMAIL), ("password", PASSWORD)]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.header("set-cookie").is_none());
-    let ok = post(&app, &path, Some(&cookie), Some(ORIGIN), &fields(token)).await;
+    let mut fields = key_fields.to_vec();
+    fields.push(("csrf", &token));
+    let ok = post(&app, &path, Some(&cookie), Some(ORIGIN), &fields).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.describe());
 }
 

@@ -34,14 +34,9 @@ fn capitalize(s: &str) -> String {
 
 /// A number with thousands separators: 12345 → "12,345".
 pub(crate) fn count(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
+    let digits: Vec<char> = n.unsigned_abs().to_string().chars().collect();
+    let groups: Vec<String> = digits.rchunks(3).rev().map(|g| g.iter().collect()).collect();
+    let out = groups.join(",");
     if n < 0 {
         format!("-{out}")
     } else {
