@@ -23,9 +23,9 @@ pub struct Completion {
 
 impl Completion {
     /// OpenAI's `chat.completion` object: the upstream's own, or one made for the simulator.
-    pub fn to_openai(&self) -> Value {
-        if let Some(raw) = &self.raw {
-            return raw.clone();
+    pub fn into_openai(self) -> Value {
+        if let Some(raw) = self.raw {
+            return raw;
         }
         json!({
             "id": self.id,

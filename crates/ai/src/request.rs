@@ -42,11 +42,21 @@ pub struct ChatRequest {
     pub messages: Vec<Message>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
+    /// OpenAI's newer name for the cap, sent under that name when a caller used it (some
+    /// models refuse `max_tokens`; none accepts both).
+    pub max_completion_tokens: Option<u32>,
     /// Ask for one JSON object (`response_format: {"type": "json_object"}`).
     pub json_mode: bool,
     /// Further OpenAI parameters, passed through unchanged (the `/v1` route's `top_p`, `stop`,
     /// `seed`, … after it has checked their names). Never `model`, `messages`, `stream`.
     pub passthrough: Map<String, Value>,
+}
+
+impl ChatRequest {
+    /// The cap on the answer's tokens, whichever name the caller gave it.
+    pub fn token_cap(&self) -> Option<u32> {
+        self.max_tokens.or(self.max_completion_tokens)
+    }
 }
 
 impl ChatRequest {
@@ -64,7 +74,11 @@ impl ChatRequest {
         if let Some(m) = self.max_tokens {
             body.insert("max_tokens".into(), m.into());
         }
-        if self.json_mode {
+        if let Some(m) = self.max_completion_tokens {
+            body.insert("max_completion_tokens".into(), m.into());
+        }
+        // A caller's own response_format (the /v1 route passes json_schema through) wins.
+        if self.json_mode && !body.contains_key("response_format") {
             body.insert("response_format".into(), serde_json::json!({"type": "json_object"}));
         }
         body.insert("stream".into(), stream.into());
@@ -78,6 +92,7 @@ impl ChatRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn upstream_body_sets_what_the_gateway_decides() {
@@ -91,6 +106,7 @@ mod tests {
             max_tokens: Some(10),
             json_mode: true,
             passthrough,
+            ..ChatRequest::default()
         };
         let body = req.upstream_body("gpt-4o", true);
         assert_eq!(body["model"], "gpt-4o");
@@ -102,6 +118,16 @@ mod tests {
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"]["include_usage"], true);
         assert!(req.upstream_body("m", false).get("stream_options").is_none());
+        assert!(body.get("max_completion_tokens").is_none());
+        // A caller's response_format is kept; the other cap name is sent as given.
+        let mut passthrough = Map::new();
+        passthrough.insert("response_format".into(), json!({"type": "json_schema", "json_schema": {"name": "x"}}));
+        let req =
+            ChatRequest { json_mode: true, max_completion_tokens: Some(7), passthrough, ..ChatRequest::default() };
+        let body = req.upstream_body("m", false);
+        assert_eq!(body["response_format"]["type"], "json_schema");
+        assert_eq!((body["max_completion_tokens"].as_u64(), body.get("max_tokens")), (Some(7), None));
+        assert_eq!(req.token_cap(), Some(7));
     }
 
     #[test]

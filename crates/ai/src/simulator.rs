@@ -81,7 +81,7 @@ fn text_for(model: &str, req: &ChatRequest) -> (String, String, u64) {
     } else {
         format!("Simulated reply to \"{topic}\". {body}")
     };
-    match req.max_tokens {
+    match req.token_cap() {
         Some(max) if estimate_text(&text) > max => {
             let cut: String = text.chars().take(max as usize * 4).collect();
             (cut, "length".into(), seed)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use regpilot_ai::{Ai, ChatRequest, ChatStream, Completion, ModelEntry, Quality, TokenUsage, UnknownModel};
 use regpilot_keys::{Environment, Scope};
+use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::index::IndexedKey;
@@ -23,6 +24,29 @@ pub static COMPLETION_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-c
 pub static TOTAL_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-total-tokens");
 pub static CREDITS: HeaderName = HeaderName::from_static("x-regpilot-credits-charged");
 pub static TEST_MODE: HeaderName = HeaderName::from_static("x-regpilot-test-mode");
+pub static WARNING: HeaderName = HeaderName::from_static("x-regpilot-warning");
+
+/// `usage` of RegPilot's answers (`/api/ai/complete`, the stream's usage event).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageBody {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub total_tokens: u32,
+    pub cost_cents: f64,
+}
+
+/// What RegPilot's endpoints say about a finished answer (fields in this order).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerMeta<'a> {
+    pub provider: &'a str,
+    pub model: &'a str,
+    /// No answer cache exists yet: always false.
+    pub cache_hit: bool,
+    pub finish_reason: &'a str,
+    pub usage: UsageBody,
+}
 
 /// A call ready to go: the model is chosen and can be reached.
 pub struct Call {
@@ -32,6 +56,8 @@ pub struct Call {
     pub simulated: bool,
     pub request: ChatRequest,
     key: IndexedKey,
+    /// Said in `x-regpilot-warning`: what a production key would have been refused for.
+    warning: Option<String>,
 }
 
 /// What a chat request asks of the gateway besides the messages.
@@ -65,11 +91,23 @@ impl Call {
             .ai
             .clone()
             .ok_or_else(|| ApiError::NoUpstream("The AI endpoints are not configured on this server".into()))?;
-        let model = ai.catalogue().route(routing.quality, routing.model).map_err(|UnknownModel(m)| {
-            ApiError::bad_request("model", format!("Unknown model '{m}'; GET /api/ai/models lists the models offered"))
-        })?;
-        let model = model.clone();
         let simulated = key.environment == Environment::Development;
+        let mut warning = None;
+        let model = match ai.catalogue().route(routing.quality, routing.model) {
+            Ok(model) => model.clone(),
+            // Test mode answers any model name (so code written for another deployment runs
+            // offline), and says what a production key would get.
+            Err(UnknownModel(m)) if simulated && m.len() <= 200 && m.bytes().all(|b| b.is_ascii_graphic()) => {
+                warning = Some(format!("model '{m}' is offered by no configured provider; a production key gets 400"));
+                regpilot_ai::Catalogue::unlisted(&m)
+            }
+            Err(UnknownModel(m)) => {
+                return Err(ApiError::bad_request(
+                    "model",
+                    format!("Unknown model '{m}'; GET /api/ai/models lists the models offered"),
+                ))
+            }
+        };
         if !simulated {
             if let Some(why) = &model.provider.unavailable {
                 return Err(ApiError::NoUpstream(format!(
@@ -80,7 +118,7 @@ impl Call {
                 )));
             }
         }
-        Ok(Call { ai, model, simulated, request, key: key.clone() })
+        Ok(Call { ai, model, simulated, request, key: key.clone(), warning })
     }
 
     pub fn key_id(&self) -> &str {
@@ -92,6 +130,21 @@ impl Call {
             SIMULATOR
         } else {
             &self.model.provider.name
+        }
+    }
+
+    pub fn answer_meta<'a>(&'a self, finish_reason: &'a str, usage: TokenUsage) -> AnswerMeta<'a> {
+        AnswerMeta {
+            provider: self.provider(),
+            model: &self.model.id,
+            cache_hit: false,
+            finish_reason,
+            usage: UsageBody {
+                prompt_tokens: usage.prompt,
+                completion_tokens: usage.completion,
+                total_tokens: usage.total(),
+                cost_cents: regpilot_ai::tokens::ucents_to_cents(self.cost_ucents(usage)),
+            },
         }
     }
 
@@ -161,6 +214,9 @@ impl Call {
         }
         if self.simulated {
             headers.insert(TEST_MODE.clone(), HeaderValue::from_static("true"));
+        }
+        if let Some(v) = self.warning.as_deref().and_then(|w| HeaderValue::from_str(w).ok()) {
+            headers.insert(WARNING.clone(), v);
         }
     }
 

@@ -12,7 +12,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use regpilot_ai::{ChatStream, Chunk};
+use serde::Serialize;
 use serde_json::json;
+
+use crate::ai_call::AnswerMeta;
 use tokio::sync::watch;
 
 use crate::ai_call::Call;
@@ -132,7 +135,7 @@ impl Pump {
     fn encode_chunk(&self, chunk: &Chunk) -> Option<Bytes> {
         match self.dialect {
             Dialect::RegPilot if chunk.text.is_empty() => None,
-            Dialect::RegPilot => Some(event(&json!({"type": "chunk", "content": chunk.text}).to_string())),
+            Dialect::RegPilot => Some(event(&Event::Chunk { content: &chunk.text })),
             Dialect::OpenAi { include_usage: false } if chunk.usage_only => None,
             Dialect::OpenAi { .. } => {
                 let mut out = Vec::with_capacity(chunk.data.len() + 8);
@@ -147,40 +150,45 @@ impl Pump {
     fn encode_end(&self) -> Bytes {
         match self.dialect {
             Dialect::RegPilot => {
-                let usage = self.stream.usage();
-                let cents = regpilot_ai::tokens::ucents_to_cents(self.call.cost_ucents(usage));
-                let summary = json!({
-                    "type": "usage",
-                    "provider": self.call.provider(),
-                    "model": self.call.model.id,
-                    "cacheHit": false,
-                    "finishReason": self.finish_reason.as_deref().unwrap_or("stop"),
-                    "usage": {
-                        "promptTokens": usage.prompt,
-                        "completionTokens": usage.completion,
-                        "totalTokens": usage.total(),
-                        "costCents": cents,
-                    },
-                });
-                Bytes::from(format!("data: {summary}\n\ndata: [DONE]\n\n"))
+                let finish = self.finish_reason.as_deref().unwrap_or("stop");
+                let usage = Event::Usage(self.call.answer_meta(finish, self.stream.usage()));
+                let mut out = event(&usage).to_vec();
+                out.extend_from_slice(b"data: [DONE]\n\n");
+                Bytes::from(out)
             }
             Dialect::OpenAi { .. } => Bytes::from_static(b"data: [DONE]\n\n"),
         }
     }
 
     fn encode_error(&self, message: &str, code: &str) -> Bytes {
-        let v = match self.dialect {
-            Dialect::RegPilot => json!({"type": "error", "error": message, "code": code}),
+        match self.dialect {
+            Dialect::RegPilot => event(&Event::Error { error: message, code }),
             Dialect::OpenAi { .. } => {
-                json!({"error": {"message": message, "type": "server_error", "param": null, "code": code}})
+                event(&json!({"error": {"message": message, "type": "server_error", "param": null, "code": code}}))
             }
-        };
-        event(&v.to_string())
+        }
     }
 }
 
-fn event(data: &str) -> Bytes {
-    Bytes::from(format!("data: {data}\n\n"))
+/// RegPilot's stream events: `{"type": "chunk" | "usage" | "error", …}`, the type first.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Event<'a> {
+    Chunk { content: &'a str },
+    Usage(AnswerMeta<'a>),
+    Error { error: &'a str, code: &'a str },
+}
+
+/// One `data:` event.
+fn event(data: &impl Serialize) -> Bytes {
+    let mut out = b"data: ".to_vec();
+    // Serializing these plain structs cannot fail; an empty object would still be valid JSON.
+    if serde_json::to_writer(&mut out, data).is_err() {
+        out.truncate(6);
+        out.extend_from_slice(b"{}");
+    }
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
 }
 
 impl Drop for Pump {

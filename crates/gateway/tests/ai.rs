@@ -138,6 +138,18 @@ async fn development_keys_get_the_simulator_offline() {
         .collect();
     assert_eq!(text, v["text"].as_str().unwrap());
 
+    // Test mode answers a model no provider offers, and warns that production would refuse it.
+    let body = r#"{"model":"gpt-3.5-turbo","messages":[{"role":"user","content":"Hello"}]}"#;
+    let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(&c.dev), Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.describe());
+    assert_eq!(
+        (r.json()["model"].as_str(), r.header("x-regpilot-model")),
+        (Some("gpt-3.5-turbo"), Some("gpt-3.5-turbo"))
+    );
+    assert!(r.header("x-regpilot-warning").unwrap().contains("a production key gets 400"));
+    let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(&c.prod), Some(body)).await;
+    assert_eq!((r.status, r.json()["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("model")));
+
     // `"stream": false` asks /api/ai/chat for the one JSON object of /api/ai/complete.
     let whole = c
         .app
@@ -473,6 +485,16 @@ async fn the_openai_route_speaks_openai() {
         assert_eq!(seen[k], want, "{k} passed on");
     }
     assert_eq!(seen["messages"][1]["content"][0]["text"], "Hi");
+    // The newer cap goes on under its own name (models that refuse max_tokens take it), and a
+    // caller's json_schema format is passed on as given.
+    let req = r#"{"model":"mock-model","messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":20,"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}}}"#;
+    assert_eq!(
+        c.app.call_with(Method::POST, "/v1/chat/completions", Some(&c.prod), Some(req)).await.status,
+        StatusCode::OK
+    );
+    let seen = c.mock.requests().pop().unwrap().body;
+    assert_eq!((seen["max_completion_tokens"].as_u64(), seen.get("max_tokens")), (Some(20), None));
+    assert_eq!(seen["response_format"]["type"], "json_schema");
 
     // Streamed: OpenAI's chunks, then [DONE]; the usage chunk only when asked for.
     for include_usage in [false, true] {

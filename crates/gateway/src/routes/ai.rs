@@ -196,21 +196,14 @@ pub async fn complete(
 
 async fn whole_answer(state: &AppState, call: &Call) -> Result<Response, ApiError> {
     let c = call.complete(state).await?;
-    let cents = regpilot_ai::tokens::ucents_to_cents(call.cost_ucents(c.usage));
-    let mut response = Json(json!({
-        "text": c.text,
-        "provider": call.provider(),
-        "model": call.model.id,
-        "cacheHit": false,
-        "finishReason": c.finish_reason,
-        "usage": {
-            "promptTokens": c.usage.prompt,
-            "completionTokens": c.usage.completion,
-            "totalTokens": c.usage.total(),
-            "costCents": cents,
-        },
-    }))
-    .into_response();
+    #[derive(serde::Serialize)]
+    struct Answer<'a> {
+        text: &'a str,
+        #[serde(flatten)]
+        meta: crate::ai_call::AnswerMeta<'a>,
+    }
+    let meta = call.answer_meta(&c.finish_reason, c.usage);
+    let mut response = Json(Answer { text: &c.text, meta }).into_response();
     call.headers(response.headers_mut());
     call.usage_headers(response.headers_mut(), c.usage);
     Ok(response)

@@ -138,17 +138,20 @@ fn prepare(
     put("logprobs", body.logprobs.map(Value::from));
     put("top_logprobs", body.top_logprobs.map(Value::from));
     put("response_format", body.response_format);
-    let completion_cap = max_tokens(body.max_completion_tokens, "max_completion_tokens")?;
-    put("max_completion_tokens", completion_cap.map(Value::from));
+    if body.max_tokens.is_some() && body.max_completion_tokens.is_some() {
+        return Err(ApiError::bad_request(
+            "max_completion_tokens",
+            "max_tokens and max_completion_tokens cannot both be set",
+        ));
+    }
     let request = ChatRequest {
         messages: messages(body.messages)?,
         temperature: temperature(body.temperature, "temperature")?,
         max_tokens: max_tokens(body.max_tokens, "max_tokens")?,
+        max_completion_tokens: max_tokens(body.max_completion_tokens, "max_completion_tokens")?,
         json_mode,
         passthrough,
     };
-    // The simulator honours whichever cap was given.
-    let request = ChatRequest { max_tokens: request.max_tokens.or(completion_cap), ..request };
     let model = model_name(Some(body.model))?;
     let tier = model.as_deref().and_then(|m| m.parse::<Quality>().ok());
     let routing = Routing {
@@ -184,9 +187,10 @@ pub async fn chat_completions(
         return Ok(sse_body::response(&state, call, s, Dialect::OpenAi { include_usage }));
     }
     let c = call.complete(&state).await?;
-    let mut response = Json(c.to_openai()).into_response();
+    let usage = c.usage;
+    let mut response = Json(c.into_openai()).into_response();
     call.headers(response.headers_mut());
-    call.usage_headers(response.headers_mut(), c.usage);
+    call.usage_headers(response.headers_mut(), usage);
     Ok(response)
 }
 
