@@ -2,6 +2,7 @@
 //! rule about them. The CLI, the HTTP API and the dashboard all call this one layer, so the
 //! three cannot drift.
 
+mod account;
 mod alerts;
 mod bootstrap;
 mod compliance;
@@ -32,7 +33,7 @@ pub use sessions::{NewSession, SessionId, SessionPolicy, SessionUser, TOUCH_EVER
 pub use time_fmt::rfc3339;
 pub use usage::{CountryUsage, DayUsage, HourUsage, KeyUsage, KeyUsageSummary, UsagePeriod, UsageReport};
 pub use usage_ai::{AiUsage, ModelUsage};
-pub use users::UserView;
+pub use users::{UserView, MIN_PASSWORD_LEN};
 
 use regpilot_store::Store;
 

@@ -45,7 +45,7 @@ impl SessionId {
         &self.0
     }
 
-    fn digest(&self) -> String {
+    pub(crate) fn digest(&self) -> String {
         regpilot_keys::digest(&self.0).to_hex()
     }
 }
@@ -70,6 +70,9 @@ pub struct SessionUser {
     pub user_id: String,
     pub email: String,
     pub role: String,
+    /// Set for a generated password (the bootstrap admin's): the dashboard lets the user do
+    /// nothing but set a new one.
+    pub must_change_password: bool,
     pub csrf_token: String,
 }
 
@@ -78,6 +81,8 @@ impl fmt::Debug for SessionUser {
         f.debug_struct("SessionUser")
             .field("user_id", &self.user_id)
             .field("email", &self.email)
+            .field("role", &self.role)
+            .field("must_change_password", &self.must_change_password)
             .finish_non_exhaustive()
     }
 }
@@ -89,7 +94,13 @@ impl SessionUser {
     }
 
     fn new(user: &UserRow, csrf_token: String) -> SessionUser {
-        SessionUser { user_id: user.id.clone(), email: user.email.clone(), role: user.role.clone(), csrf_token }
+        SessionUser {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            role: user.role.clone(),
+            must_change_password: user.must_change_password,
+            csrf_token,
+        }
     }
 }
 

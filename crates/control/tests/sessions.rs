@@ -125,3 +125,34 @@ each_backend!(the_sweep_deletes_expired_sessions_only, |c: Control| async move {
     assert_eq!(c.sweep_sessions(policy(), T0 + 45 * MINUTE).await.unwrap(), 1);
     assert!(c.session(&fresh.id, policy(), T0 + 45 * MINUTE).await.unwrap().is_some());
 });
+
+each_backend!(a_password_change_checks_the_rules_and_ends_the_other_sessions, |c: Control| async move {
+    let u = c.create_user(&Actor::system(), "first@example.com", PASSWORD.into(), "admin", true).await.unwrap();
+    let here = login(&c, "first@example.com", T0).await;
+    assert!(here.user.must_change_password, "the session says a new password is due");
+    let elsewhere = login(&c, "first@example.com", T0).await;
+    let change = |current: &str, new: &str| c.change_password(&u.id, current.into(), new.into(), Some(&here.id));
+    let field = |r: Result<(), ControlError>| match r {
+        Err(ControlError::Invalid { field, .. }) => field,
+        other => panic!("expected a field error, got {other:?}"),
+    };
+    assert_eq!(field(change("not the password", "a brand new password").await), "current_password");
+    assert_eq!(field(change(PASSWORD, "too short").await), "new_password");
+    assert_eq!(field(change(PASSWORD, PASSWORD).await), "new_password");
+    assert!(c.session(&elsewhere.id, policy(), T0).await.unwrap().is_some(), "refused changes end nothing");
+    assert!(c.login("first@example.com", PASSWORD.into(), policy(), T0).await.unwrap().is_some());
+
+    change(PASSWORD, "a brand new password").await.unwrap();
+    let still = c.session(&here.id, policy(), T0 + MINUTE).await.unwrap().expect("this session stays");
+    assert!(!still.must_change_password, "the flag is cleared");
+    assert!(c.session(&elsewhere.id, policy(), T0 + MINUTE).await.unwrap().is_none(), "other sessions end");
+    assert!(c.login("first@example.com", PASSWORD.into(), policy(), T0).await.unwrap().is_none());
+    assert!(c.login("first@example.com", "a brand new password".into(), policy(), T0).await.unwrap().is_some());
+    let trail = c.store().audit_for_target(&u.id).await.unwrap();
+    let last = trail.last().unwrap();
+    assert_eq!((last.action.as_str(), last.actor.as_str()), ("user.password_change", "user:first@example.com"));
+    assert!(!format!("{trail:?}").contains("a brand new password"), "the audit holds no password");
+
+    let unknown = c.change_password("usr_nobody", PASSWORD.into(), "another new password".into(), None).await;
+    assert!(matches!(unknown, Err(ControlError::NotFound { .. })), "{unknown:?}");
+});

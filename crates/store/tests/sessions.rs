@@ -110,3 +110,39 @@ each_backend!(deactivating_a_user_ends_the_users_sessions, |s: Store| async move
     let trail = s.audit_for_target("usr_a").await.unwrap();
     assert_eq!(trail.last().unwrap().action, "user.deactivate");
 });
+
+each_backend!(a_password_change_clears_the_flag_and_ends_the_other_sessions, |s: Store| async move {
+    let row = UserRow {
+        id: "usr_new".into(),
+        email: "new@example.com".into(),
+        password_hash: "$argon2id$old".into(),
+        role: "admin".into(),
+        status: "active".into(),
+        must_change_password: true,
+        created_at: T0,
+    };
+    s.insert_user(&row, &audit("user.create", "usr_new")).await.unwrap();
+    user(&s, "usr_other").await;
+    for (digest, owner) in [("d-keep", "usr_new"), ("d-a", "usr_new"), ("d-b", "usr_new"), ("d-x", "usr_other")] {
+        s.insert_session(&session(digest, owner, T0)).await.unwrap();
+    }
+    let change = audit("user.password_change", "usr_new");
+    assert!(s.set_user_password("usr_new", "$argon2id$new", Some("d-keep"), &change).await.unwrap());
+    let u = s.user_by_id("usr_new").await.unwrap().unwrap();
+    assert_eq!(u.password_hash, "$argon2id$new");
+    assert!(!u.must_change_password);
+    assert!(s.get_session("d-keep").await.unwrap().is_some(), "the current session stays");
+    assert!(s.get_session("d-a").await.unwrap().is_none() && s.get_session("d-b").await.unwrap().is_none());
+    assert!(s.get_session("d-x").await.unwrap().is_some(), "another user's session is untouched");
+    let actions: Vec<String> = s.audit_for_target("usr_new").await.unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(actions, ["user.create", "user.password_change"]);
+
+    // Without a session to keep, all of them end; an unknown user changes nothing.
+    assert!(s
+        .set_user_password("usr_new", "$argon2id$3", None, &audit("user.password_change", "usr_new"))
+        .await
+        .unwrap());
+    assert!(s.get_session("d-keep").await.unwrap().is_none());
+    assert!(!s.set_user_password("usr_none", "h", None, &audit("user.password_change", "usr_none")).await.unwrap());
+    assert_eq!(s.audit_for_target("usr_none").await.unwrap().len(), 0);
+});
