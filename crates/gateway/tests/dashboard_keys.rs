@@ -171,7 +171,8 @@ async fn the_overview_counts_active_keys_and_shows_the_plan() {
     let html = get(&app, &format!("/projects/{}", app.project_id), Some(&s.cookie)).await.text();
     assert!(html.contains(r#"id="active-keys">1<"#), "{html}");
     assert!(html.contains(r#"id="requests-today">0<"#), "{html}");
-    assert!(html.contains(r#"id="open-alerts">0<"#), "{html}");
+    let alerts_link = format!(r#"id="open-alerts"><a href="/projects/{}/alerts">0</a>"#, app.project_id);
+    assert!(html.contains(&alerts_link), "the open-alerts count links to the alerts page: {html}");
     assert!(html.contains("<strong>enterprise</strong>"), "{html}");
     assert_eq!(html.matches("<rect ").count(), 24, "a bar per hour");
     let list = get(&app, "/", Some(&s.cookie)).await.text();

@@ -6,12 +6,25 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use regpilot_control::SessionUser;
 
 use super::csrf::{same_origin, tokens_match, TOKEN_FIELD};
 use super::html::message;
 use super::{session, PageAccess};
 use crate::auth::RouteTemplate;
 use crate::state::AppState;
+
+/// Where a user whose password must change is sent.
+pub const PASSWORD_PAGE: &str = "/account/password";
+
+/// The only pages open to a user whose password must change.
+const PASSWORD_CHANGE_PAGES: [&str; 2] = [PASSWORD_PAGE, "/logout"];
+
+/// Whether the user's role may change keys and alerts. Roles are `admin` and `viewer`
+/// (`regpilot user create --role`); anything but `admin` is read-only (deny by default).
+pub fn can_manage(user: &SessionUser) -> bool {
+    user.role == "admin"
+}
 
 /// Largest form accepted, in bytes.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -77,7 +90,7 @@ async fn guard(ctx: &PageCtx, req: Request, next: Next) -> Response {
             Err(_) => return message(StatusCode::BAD_REQUEST, "Bad form", "That form could not be read.", None),
         };
     }
-    if ctx.access == PageAccess::Session {
+    if ctx.access != PageAccess::Anonymous {
         let now = state.dashboard.clock.now_ms();
         let user = match session::from_headers(&parts.headers) {
             Some(id) => match state.control.session(&id, state.dashboard.policy, now).await {
@@ -108,6 +121,29 @@ async fn guard(ctx: &PageCtx, req: Request, next: Next) -> Response {
                 tracing::info!(route = ctx.template, user_id = %user.user_id, "dashboard POST refused: CSRF token");
                 return forbidden("the form's security token is missing or out of date");
             }
+        }
+        if user.must_change_password && !PASSWORD_CHANGE_PAGES.contains(&ctx.template) {
+            if !post {
+                return Redirect::to(PASSWORD_PAGE).into_response();
+            }
+            return message(
+                StatusCode::FORBIDDEN,
+                "New password needed",
+                "Set a new password first (Change password); nothing was changed.",
+                Some(&user),
+            );
+        }
+        if ctx.access == PageAccess::Manage && !can_manage(&user) {
+            tracing::info!(route = ctx.template, user_id = %user.user_id, role = %user.role, "dashboard POST refused: role");
+            return message(
+                StatusCode::FORBIDDEN,
+                "Read-only access",
+                &format!(
+                    "Your role ({}) may view the dashboard but not change keys or alerts; nothing was changed.",
+                    user.role
+                ),
+                Some(&user),
+            );
         }
         parts.extensions.insert(user);
     }

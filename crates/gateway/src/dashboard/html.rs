@@ -29,11 +29,11 @@ pub fn csrf_field(user: &SessionUser) -> String {
 }
 
 /// A whole page: `body` is HTML already escaped where needed. With a user, the header shows
-/// who is logged in and the logout button.
+/// who is logged in, the change-password link and the logout button.
 pub fn layout(title: &str, user: Option<&SessionUser>, body: &str) -> String {
     let account = match user {
         Some(u) => format!(
-            r#"<form class="logout" method="post" action="/logout">{}<span>{}</span> <button type="submit">Log out</button></form>"#,
+            r#"<form class="logout" method="post" action="/logout">{}<span>{}</span> <a href="/account/password">Change password</a> <button type="submit">Log out</button></form>"#,
             csrf_field(u),
             esc(&u.email)
         ),
@@ -59,6 +59,22 @@ pub fn layout(title: &str, user: Option<&SessionUser>, body: &str) -> String {
 "#,
         title = esc(title)
     )
+}
+
+/// A time as the pages show it: `2026-03-10 14:05 UTC`; `—` for none.
+pub fn when(rfc3339: Option<&str>) -> String {
+    match rfc3339 {
+        Some(t) => format!("{} UTC", esc(t.get(..16).unwrap_or(t)).replace('T', " ")),
+        None => "—".to_owned(),
+    }
+}
+
+/// A form field's error, next to it, when `error` names that field.
+pub fn field_error(error: Option<(&str, &str)>, field: &str) -> String {
+    match error {
+        Some((f, m)) if f == field => format!(r#"<p class="error" id="{field}-error" role="alert">{}</p>"#, esc(m)),
+        _ => String::new(),
+    }
 }
 
 /// An HTML answer.

@@ -10,7 +10,10 @@
 //! 3. for [`PageAccess::Session`]: the session cookie resolved to a user ([`session`]); none
 //!    → `303 /login` for a GET, 401 for a POST; then, on a POST, the form's CSRF token checked
 //!    against the session's → 403;
-//! 4. the handler; then the security headers on every answer (CSP, `X-Frame-Options`, …).
+//! 4. a user whose password must change (the bootstrap admin) is sent to `/account/password`
+//!    from every other page (a POST gets 403);
+//! 5. for [`PageAccess::Manage`]: a role that may change things (`admin`), else 403;
+//! 6. the handler; then the security headers on every answer (CSP, `X-Frame-Options`, …).
 //!
 //! Login attempts are throttled in memory per (account, client IP) ([`throttle`]). Time comes
 //! from [`Clock`], which tests can set.
@@ -32,7 +35,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use regpilot_control::SessionPolicy;
 
 use crate::state::AppState;
-use pages::{keys, login, projects};
+use pages::{account, alerts, key, keys, login, projects};
 pub use throttle::LoginThrottle;
 
 /// What a page requires.
@@ -42,6 +45,9 @@ pub enum PageAccess {
     Anonymous,
     /// A live session; POSTs also need the session's CSRF token.
     Session,
+    /// As `Session`, and a role that may change keys and alerts ([`guard::can_manage`]):
+    /// every POST that changes a key or an alert.
+    Manage,
 }
 
 /// The dashboard's settings and in-memory state.
@@ -111,18 +117,23 @@ where
 /// Every dashboard page. A page cannot be added without a [`PageAccess`].
 pub fn page_table() -> Vec<PageDef> {
     use Method as M;
-    use PageAccess::{Anonymous, Session};
+    use PageAccess::{Anonymous, Manage, Session};
     vec![
         page(M::GET, "/assets/app.css", Anonymous, assets::css),
         page(M::GET, "/assets/copy.js", Anonymous, assets::copy_js),
         page(M::GET, "/login", Anonymous, login::form),
         page(M::POST, "/login", Anonymous, login::submit),
         page(M::POST, "/logout", Session, login::logout),
+        page(M::GET, "/account/password", Session, account::form),
+        page(M::POST, "/account/password", Session, account::submit),
         page(M::GET, "/", Session, projects::list),
         page(M::GET, "/projects/{id}", Session, projects::overview),
         page(M::GET, "/projects/{id}/keys", Session, keys::list),
-        page(M::POST, "/projects/{id}/keys", Session, keys::create),
+        page(M::POST, "/projects/{id}/keys", Manage, keys::create),
+        page(M::GET, "/projects/{id}/keys/{key_id}", Session, key::page),
         page(M::GET, "/projects/{id}/keys/{key_id}/{action}", Session, keys::confirm),
-        page(M::POST, "/projects/{id}/keys/{key_id}/{action}", Session, keys::apply),
+        page(M::POST, "/projects/{id}/keys/{key_id}/{action}", Manage, keys::apply),
+        page(M::GET, "/projects/{id}/alerts", Session, alerts::list),
+        page(M::POST, "/projects/{id}/alerts/{alert_id}/ack", Manage, alerts::ack),
     ]
 }

@@ -10,8 +10,9 @@ use regpilot_control::{ControlError, CreatedKey, KeyStatus, KeyView, NewKey, Pro
 use regpilot_keys::{Environment, KeyType};
 
 use super::{control_error, project_nav};
+use crate::dashboard::guard::can_manage;
 use crate::dashboard::guard::FormData;
-use crate::dashboard::html::{csrf_field, esc, html, layout, message};
+use crate::dashboard::html::{csrf_field, esc, field_error as shared_field_error, html, layout, message, when};
 use crate::state::AppState;
 
 /// What the create form was sent with, to fill it in again after an error.
@@ -30,21 +31,14 @@ struct FieldError {
     message: String,
 }
 
-fn when(rfc3339: Option<&str>) -> String {
-    match rfc3339 {
-        Some(t) => format!("{} UTC", t.get(..16).unwrap_or(t).replace('T', " ")),
-        None => "—".to_owned(),
-    }
-}
-
-fn status_text(k: &KeyView) -> &'static str {
+pub(crate) fn status_text(k: &KeyView) -> &'static str {
     match k.status {
         KeyStatus::Active if k.expired => "expired",
         s => s.as_str(),
     }
 }
 
-fn key_rows(project_id: &str, keys: &[KeyView]) -> String {
+fn key_rows(project_id: &str, keys: &[KeyView], manage: bool) -> String {
     let mut rows = String::new();
     for k in keys {
         let base = format!("/projects/{}/keys/{}", esc(project_id), esc(&k.id));
@@ -52,8 +46,13 @@ fn key_rows(project_id: &str, keys: &[KeyView]) -> String {
             KeyStatus::Active => format!(r#"<a href="{base}/deactivate">Deactivate</a>"#),
             _ => format!(r#"<a href="{base}/reactivate">Reactivate</a>"#),
         };
+        let actions = if manage {
+            format!(r#"{toggle} <a class="danger" href="{base}/delete">Delete</a>"#)
+        } else {
+            String::new()
+        };
         rows.push_str(&format!(
-            r#"<tr><td>{name}</td><td><code>{prefix}</code></td><td>{ty}</td><td>{env}</td><td>{created}</td><td>{used}</td><td><span class="status {status}">{status}</span>{ro}</td><td>{expires}</td><td class="actions">{toggle} <a class="danger" href="{base}/delete">Delete</a></td></tr>"#,
+            r#"<tr><td><a href="{base}">{name}</a></td><td><code>{prefix}</code></td><td>{ty}</td><td>{env}</td><td>{created}</td><td>{used}</td><td><span class="status {status}">{status}</span>{ro}</td><td>{expires}</td><td class="actions">{actions}</td></tr>"#,
             name = esc(&k.name),
             prefix = esc(&k.prefix),
             ty = esc(k.key_type.as_str()),
@@ -69,12 +68,7 @@ fn key_rows(project_id: &str, keys: &[KeyView]) -> String {
 }
 
 fn field_error(error: Option<&FieldError>, field: &str) -> String {
-    match error {
-        Some(e) if e.field == field => {
-            format!(r#"<p class="error" id="{field}-error" role="alert">{}</p>"#, esc(&e.message))
-        }
-        _ => String::new(),
-    }
+    shared_field_error(error.map(|e| (e.field, e.message.as_str())), field)
 }
 
 fn option(value: &str, label: &str, selected: &str) -> String {
@@ -140,14 +134,18 @@ fn keys_page(
     } else {
         format!(
             r#"<div class="table-wrap"><table><thead><tr><th>Name</th><th>Prefix</th><th>Type</th><th>Environment</th><th>Created</th><th>Last used</th><th>Status</th><th>Expires</th><th></th></tr></thead><tbody>{}</tbody></table></div>"#,
-            key_rows(&project.id, keys)
+            key_rows(&project.id, keys, can_manage(user))
         )
+    };
+    let form = if can_manage(user) {
+        create_form(user, &project.id, form, error)
+    } else {
+        format!(r#"<p class="notice">Your role ({}) may view keys but not create or change them.</p>"#, esc(&user.role))
     };
     let body = format!(
         "{nav}\n<h1>Manage Keys</h1>\n{dialog}{table}\n{form}",
         nav = project_nav(&project.id, &project.name, "Manage Keys"),
         dialog = created.map(secret_dialog).unwrap_or_default(),
-        form = create_form(user, &project.id, form, error),
     );
     html(status, layout(&format!("{} · Manage Keys", project.name), Some(user), &body))
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use regpilot_control::SessionUser;
 
-use crate::dashboard::guard::FormData;
+use crate::dashboard::guard::{FormData, PASSWORD_PAGE};
 use crate::dashboard::html::{esc, html, layout, message};
 use crate::dashboard::session;
 use crate::state::AppState;
@@ -66,7 +66,8 @@ pub async fn submit(State(state): State<AppState>, Extension(form): Extension<Fo
     match state.control.login(&email, password, dash.policy, now).await {
         Ok(Some(new)) => {
             tracing::info!(user_id = %new.user.user_id, "dashboard login");
-            let mut r = Redirect::to("/").into_response();
+            let to = if new.user.must_change_password { PASSWORD_PAGE } else { "/" };
+            let mut r = Redirect::to(to).into_response();
             if let Some(cookie) = session::set_cookie(&new.id, dash.policy.lifetime_ms / 1000, dash.secure_cookies) {
                 r.headers_mut().insert(header::SET_COOKIE, cookie);
             }

@@ -1,6 +1,9 @@
 //! The dashboard's pages. Each handler calls the service layer and renders HTML through
 //! [`super::html`]; none holds a rule of its own about projects, keys or users.
 
+pub mod account;
+pub mod alerts;
+pub mod key;
 pub mod keys;
 pub mod login;
 pub mod projects;
@@ -44,7 +47,7 @@ pub(crate) fn count(n: i64) -> String {
     }
 }
 
-/// The project's sub-navigation: AI Gateway → Overview, Manage Keys.
+/// The project's sub-navigation: AI Gateway → Overview, Manage Keys, Alerts.
 pub(crate) fn project_nav(project_id: &str, project_name: &str, current: &str) -> String {
     let id = super::html::esc(project_id);
     let link = |href: String, label: &str| {
@@ -52,10 +55,11 @@ pub(crate) fn project_nav(project_id: &str, project_name: &str, current: &str) -
         format!(r#"<a href="{href}"{here}>{label}</a>"#)
     };
     format!(
-        r#"<p class="crumbs"><a href="/">Projects</a> › {} › AI Gateway</p><nav class="tabs">{}{}</nav>"#,
+        r#"<p class="crumbs"><a href="/">Projects</a> › {} › AI Gateway</p><nav class="tabs">{}{}{}</nav>"#,
         super::html::esc(project_name),
         link(format!("/projects/{id}"), "Overview"),
         link(format!("/projects/{id}/keys"), "Manage Keys"),
+        link(format!("/projects/{id}/alerts"), "Alerts"),
     )
 }
 

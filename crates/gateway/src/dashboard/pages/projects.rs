@@ -1,5 +1,5 @@
 //! The projects list, and per project AI Gateway → Overview: today's requests and error rate,
-//! active keys, open alerts, requests per hour over the last 24 hours, and the plan's limits.
+//! active keys, open alerts (a link to the Alerts page), requests per hour over the last 24 hours, and the plan's limits.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -74,11 +74,12 @@ pub async fn overview(
 <div class="stat"><span class="label">Requests today (UTC)</span><span class="value" id="requests-today">{requests}</span></div>
 <div class="stat"><span class="label">Error rate today</span><span class="value" id="error-rate">{rate:.1}%</span></div>
 <div class="stat"><span class="label">Active keys</span><span class="value" id="active-keys">{active}</span></div>
-<div class="stat"><span class="label">Open alerts</span><span class="value" id="open-alerts">{alerts}</span></div>
+<div class="stat"><span class="label">Open alerts</span><span class="value" id="open-alerts"><a href="/projects/{pid}/alerts">{alerts}</a></span></div>
 </div>
 <section class="card"><h2>Requests per hour, last 24 hours</h2>{chart}<p class="hint">UTC; the current hour is on the right.</p></section>
 <section class="card"><h2>Plan</h2><p><strong>{plan}</strong>: {limits}</p></section>"#,
         nav = project_nav(&project.id, &project.name, "Overview"),
+        pid = esc(&project.id),
         requests = count(today.requests),
         rate = today.error_rate * 100.0,
         alerts = alerts.len(),
