@@ -192,6 +192,18 @@ describe('dashboard in headless Chromium', () => {
     await closeDialog(page);
     visitedAfterDialog.set(page.url(), await page.content());
 
+    // The key's own page (its name in the table links to it): what it is, never the secret.
+    await Promise.all([page.waitForURL(/\/keys\/[^/]+$/), keyRow(page, 'web').getByRole('link', { name: 'web', exact: true }).click()]);
+    const keyPageUrl = page.url();
+    visitedAfterDialog.set(keyPageUrl, await page.content());
+    assert.equal(await page.locator('main h1').innerText(), 'Key “web”');
+    assert.equal(await page.locator('#key-status').innerText(), 'active');
+    assert.match(await page.locator('#audit').innerText(), /user:admin@example\.com\s+key\.create/);
+    await Promise.all([
+      page.waitForURL(`${server.base}/projects/${server.projectId}/keys`),
+      page.locator('nav.tabs').getByRole('link', { name: 'Manage Keys', exact: true }).click(),
+    ]);
+
     // The key works at once…
     await healthBecomes(secret, 'authenticated', authenticated);
     const ok = await server.health(secret);
@@ -233,6 +245,20 @@ describe('dashboard in headless Chromium', () => {
     }
     await new Promise((r) => setTimeout(r, 1200));
     assert.equal((await server.health(secret)).status, 401, 'still refused after the delete');
+
+    // The deleted key's page stays, read-only, with the whole audit trail by this user.
+    await page.goto(keyPageUrl);
+    visitedAfterDialog.set(keyPageUrl, await page.content());
+    assert.equal(await page.locator('#key-status').innerText(), 'deleted');
+    assert.equal(await page.locator('#tombstone').count(), 1);
+    assert.equal(await page.locator('main').getByRole('link', { name: /^(Reactivate|Deactivate|Delete)$/ }).count(), 0);
+    const trail = await page.locator('#audit tbody tr').allInnerTexts();
+    for (const action of ['key.create', 'key.deactivate', 'key.reactivate', 'key.delete']) {
+      assert.ok(
+        trail.some((r) => r.includes('user:admin@example.com') && r.includes(action)),
+        `the audit trail has ${action} by user:admin@example.com: ${trail.join(' | ')}`,
+      );
+    }
   });
 
   test('more keys through the form: a read-only one and a staging one', async () => {
@@ -364,8 +390,12 @@ describe('dashboard in headless Chromium', () => {
     const narrow = await context.newPage();
     try {
       await narrow.setViewportSize({ width: 375, height: 800 });
-      for (const p of ['/', `/projects/${server.projectId}`, `/projects/${server.projectId}/keys`]) {
+      await narrow.goto(`${server.base}/projects/${server.projectId}/keys`);
+      const keyPage = await keyRow(narrow, 'ci (read-only)').getByRole('link', { name: 'ci (read-only)', exact: true }).getAttribute('href');
+      const pages = ['/', `/projects/${server.projectId}`, `/projects/${server.projectId}/keys`, keyPage, `/projects/${server.projectId}/alerts`];
+      for (const p of pages) {
         await narrow.goto(server.base + p);
+        assert.notEqual(path(narrow), '/login');
         const { scroll, inner } = await narrow.evaluate(() => ({
           scroll: document.scrollingElement.scrollWidth,
           inner: window.innerWidth,
@@ -373,6 +403,7 @@ describe('dashboard in headless Chromium', () => {
         assert.ok(scroll <= inner + 1, `${p}: the page is ${scroll}px wide in a ${inner}px window`);
       }
       // The keys table scrolls inside its own box.
+      await narrow.goto(`${server.base}/projects/${server.projectId}/keys`);
       const wrap = await narrow.evaluate(() => {
         const w = document.querySelector('.table-wrap');
         return w && { scroll: w.scrollWidth, client: w.clientWidth, overflow: getComputedStyle(w).overflowX };

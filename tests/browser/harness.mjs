@@ -80,12 +80,24 @@ export class Server {
    * first start bootstraps nothing and the data is the same every run); then `regpilot serve
    * --listen 127.0.0.1:0`, waiting for its `listening on http://…` line.
    */
-  static async start({ projectName = 'My App', plan = 'pro' } = {}) {
+  static async start({ projectName = 'My App', plan = 'pro', bootstrap = false } = {}) {
     if (!existsSync(REGPILOT)) {
       throw new Error(`${REGPILOT} is missing: build it first (cargo build -p regpilot --bins), or set REGPILOT_BIN_DIR`);
     }
     const dir = await mkdtemp(path.join(tmpdir(), 'regpilot-browser-'));
     const server = new Server(dir);
+    if (bootstrap) {
+      // An empty store: the first start makes the project "Default" and the admin, and prints
+      // them (`--json`: {"bootstrap":{"project_id","admin_email","admin_password"}}).
+      await server.#spawn(['--json']);
+      const line = await waitUntil('the bootstrap line on stdout', () =>
+        server.stdout.split('\n').find((l) => l.includes('"bootstrap"') && l.trim().endsWith('}')),
+      );
+      const b = JSON.parse(line).bootstrap;
+      registerSecret(b.admin_password);
+      Object.assign(server, { projectId: b.project_id, adminEmail: b.admin_email, adminPassword: b.admin_password });
+      return server;
+    }
     const project = server.cliJson(['project', 'create', '--name', projectName, '--plan', plan]);
     server.projectId = project.id;
     server.cli(['user', 'create', '--email', ADMIN_EMAIL], { input: `${ADMIN_PASSWORD}\n` });
@@ -98,6 +110,8 @@ export class Server {
     this.env = childEnv(path.join(dir, 'data'));
     this.base = '';
     this.projectId = '';
+    this.adminEmail = ADMIN_EMAIL;
+    this.adminPassword = ADMIN_PASSWORD;
     this.proc = null;
     this.stderr = '';
     this.stdout = '';
@@ -117,8 +131,8 @@ export class Server {
     return JSON.parse(out.trim().split('\n').pop());
   }
 
-  async #spawn() {
-    this.proc = spawn(REGPILOT, ['serve', '--listen', '127.0.0.1:0'], {
+  async #spawn(global = []) {
+    this.proc = spawn(REGPILOT, [...global, 'serve', '--listen', '127.0.0.1:0'], {
       cwd: this.dir,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],

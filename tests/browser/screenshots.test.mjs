@@ -61,8 +61,9 @@ describe('dashboard screenshots', () => {
         await waitUntil(`key ${name} known`, async () => (await server.health(secrets[name])).status === 200);
         for (let i = 1; i < n; i++) await server.health(secrets[name]);
       }
-      for (let i = 0; i < 3; i++) {
-        await fetch(`${server.base}/api/compliance/systems`, { headers: { 'X-API-Key': secrets.staging } });
+      for (let i = 0; i < 2; i++) {
+        const r = await fetch(`${server.base}/api/compliance/violations`, { headers: { 'X-API-Key': secrets.staging } });
+        assert.equal(r.status, 403, 'a gateway key may not read compliance data');
       }
       // The usage recorder flushes every second; wait until the overview counts the requests.
       const overviewUrl = `${server.base}/projects/${server.projectId}`;
@@ -71,11 +72,12 @@ describe('dashboard screenshots', () => {
         async () => {
           await page.goto(overviewUrl);
           const n = Number((await page.locator('#requests-today').innerText()).replace(/,/g, ''));
-          return n >= 38;
+          return n >= 40;
         },
         { timeoutMs: 15_000, intervalMs: 500 },
       );
       assert.equal(await page.locator('#active-keys').innerText(), '3');
+      assert.equal(await page.locator('#error-rate').innerText(), '5.0%', '2 refusals (403) in 40 requests');
       await sleep(200);
       await screenshot(page, 'overview.png');
 
