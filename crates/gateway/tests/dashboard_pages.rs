@@ -353,6 +353,8 @@ async fn a_viewer_sees_the_pages_but_every_change_is_refused() {
                 "{path}"
             );
         }
+        let confirm = get(&app, &format!("/projects/{pid}/keys/{key_id}/delete"), Some(&v.cookie)).await;
+        assert_eq!(confirm.status, StatusCode::FORBIDDEN, "no confirmation page either");
         let keys = app.control.list_keys(&pid).await.unwrap();
         assert_eq!((keys.len(), keys[0].status), (1, KeyStatus::Active), "nothing created or changed");
         assert!(app.control.get_alert("alr_v").await.unwrap().acknowledged_at.is_none());

@@ -12,7 +12,8 @@
 //!    against the session's → 403;
 //! 4. a user whose password must change (the bootstrap admin) is sent to `/account/password`
 //!    from every other page (a POST gets 403);
-//! 5. for [`PageAccess::Manage`]: a role that may change things (`admin`), else 403;
+//! 5. for [`PageAccess::Manage`]: a role that may change things (`admin`), else 403 (a GET
+//!    too: the confirmation pages are part of a change);
 //! 6. the handler; then the security headers on every answer (CSP, `X-Frame-Options`, …).
 //!
 //! Login attempts are throttled in memory per (account, client IP) ([`throttle`]). Time comes
@@ -46,7 +47,7 @@ pub enum PageAccess {
     /// A live session; POSTs also need the session's CSRF token.
     Session,
     /// As `Session`, and a role that may change keys and alerts ([`guard::can_manage`]):
-    /// every POST that changes a key or an alert.
+    /// every POST that changes a key or an alert, and the confirmation pages before them.
     Manage,
 }
 
@@ -131,7 +132,7 @@ pub fn page_table() -> Vec<PageDef> {
         page(M::GET, "/projects/{id}/keys", Session, keys::list),
         page(M::POST, "/projects/{id}/keys", Manage, keys::create),
         page(M::GET, "/projects/{id}/keys/{key_id}", Session, key::page),
-        page(M::GET, "/projects/{id}/keys/{key_id}/{action}", Session, keys::confirm),
+        page(M::GET, "/projects/{id}/keys/{key_id}/{action}", Manage, keys::confirm),
         page(M::POST, "/projects/{id}/keys/{key_id}/{action}", Manage, keys::apply),
         page(M::GET, "/projects/{id}/alerts", Session, alerts::list),
         page(M::POST, "/projects/{id}/alerts/{alert_id}/ack", Manage, alerts::ack),
