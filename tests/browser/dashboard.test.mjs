@@ -14,7 +14,8 @@ let browser;
 let context; // the logged-in browser context, shared by the tests after the login
 let page;
 const secrets = []; // every secret read from the dialog
-const visitedAfterDialog = new Map(); // url -> HTML, every page the browser showed after a dialog closed
+const visitedAfterDialog = []; // [url, HTML] of every page the browser showed after a dialog closed
+const extraPages = []; // pages no link leads to any more (a deleted key's page)
 
 const path = (p) => new URL(p.url()).pathname;
 
@@ -87,10 +88,11 @@ async function confirmAction(p, keyName, verb) {
   const card = p.locator('main section.card');
   assert.match(await card.locator('h1').innerText(), new RegExp(`^${verb} key “${escapeRe(keyName)}”\\?$`));
   const text = await card.innerText();
+  visitedAfterDialog.push([p.url(), await p.content()]);
   const button = card.getByRole('button', { name: `${verb} key`, exact: true });
   const cls = (await button.getAttribute('class')) ?? '';
   await Promise.all([p.waitForURL(/\/projects\/[^/]+\/keys$/), button.click()]);
-  visitedAfterDialog.set(p.url(), await p.content());
+  visitedAfterDialog.push([p.url(), await p.content()]);
   return { text, buttonClass: cls };
 }
 
@@ -190,12 +192,12 @@ describe('dashboard in headless Chromium', () => {
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret, 'the clipboard holds the secret');
 
     await closeDialog(page);
-    visitedAfterDialog.set(page.url(), await page.content());
+    visitedAfterDialog.push([page.url(), await page.content()]);
 
     // The key's own page (its name in the table links to it): what it is, never the secret.
     await Promise.all([page.waitForURL(/\/keys\/[^/]+$/), keyRow(page, 'web').getByRole('link', { name: 'web', exact: true }).click()]);
     const keyPageUrl = page.url();
-    visitedAfterDialog.set(keyPageUrl, await page.content());
+    visitedAfterDialog.push([keyPageUrl, await page.content()]);
     assert.equal(await page.locator('main h1').innerText(), 'Key “web”');
     assert.equal(await page.locator('#key-status').innerText(), 'active');
     assert.match(await page.locator('#audit').innerText(), /user:admin@example\.com\s+key\.create/);
@@ -247,8 +249,9 @@ describe('dashboard in headless Chromium', () => {
     assert.equal((await server.health(secret)).status, 401, 'still refused after the delete');
 
     // The deleted key's page stays, read-only, with the whole audit trail by this user.
+    extraPages.push(new URL(keyPageUrl).pathname);
     await page.goto(keyPageUrl);
-    visitedAfterDialog.set(keyPageUrl, await page.content());
+    visitedAfterDialog.push([keyPageUrl, await page.content()]);
     assert.equal(await page.locator('#key-status').innerText(), 'deleted');
     assert.equal(await page.locator('#tombstone').count(), 1);
     assert.equal(await page.locator('main').getByRole('link', { name: /^(Reactivate|Deactivate|Delete)$/ }).count(), 0);
@@ -267,14 +270,14 @@ describe('dashboard in headless Chromium', () => {
     const ci = await readSecretDialog(page);
     assert.match(ci.secret, /^sk_dev_/);
     await closeDialog(page);
-    visitedAfterDialog.set(page.url(), await page.content());
+    visitedAfterDialog.push([page.url(), await page.content()]);
     assert.match(await keyRow(page, 'ci (read-only)').innerText(), /read-only/);
 
     assert.equal(await createKey(page, { name: 'staging', type: 'project', environment: 'stg' }), 201);
     const stg = await readSecretDialog(page);
     assert.match(stg.secret, /^pk_stg_/);
     await closeDialog(page);
-    visitedAfterDialog.set(page.url(), await page.content());
+    visitedAfterDialog.push([page.url(), await page.content()]);
 
     await healthBecomes(ci.secret, 'authenticated', authenticated);
     await healthBecomes(stg.secret, 'authenticated', authenticated);
@@ -303,7 +306,7 @@ describe('dashboard in headless Chromium', () => {
     // cookies (the key pages, confirm pages and any later page are found by their links).
     const base = server.base;
     const seen = new Set();
-    const queue = ['/', `/projects/${server.projectId}`, `/projects/${server.projectId}/keys`];
+    const queue = ['/', `/projects/${server.projectId}`, `/projects/${server.projectId}/keys`, ...extraPages];
     let fetched = 0;
     while (queue.length > 0 && fetched < 200) {
       const p = queue.shift();
@@ -325,7 +328,7 @@ describe('dashboard in headless Chromium', () => {
       }
     }
     assert.ok(fetched >= 5, `crawled ${fetched} pages`);
-    t.diagnostic(`${secrets.length} secrets absent from ${visitedAfterDialog.size} pages as shown and ${fetched} pages fetched again: ${[...seen].join(' ')}`);
+    t.diagnostic(`${secrets.length} secrets absent from ${visitedAfterDialog.length} pages as shown and ${fetched} pages fetched again: ${[...seen].join(' ')}`);
     // The audit and server logs are checked in after().
   });
 
