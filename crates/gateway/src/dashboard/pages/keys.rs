@@ -52,7 +52,7 @@ fn key_rows(project_id: &str, keys: &[KeyView], manage: bool) -> String {
             String::new()
         };
         rows.push_str(&format!(
-            r#"<tr><td><a href="{base}">{name}</a></td><td><code>{prefix}</code></td><td>{ty}</td><td>{env}</td><td>{created}</td><td>{used}</td><td><span class="status {status}">{status}</span>{ro}</td><td>{expires}</td><td class="actions">{actions}</td></tr>"#,
+            r#"<tr><td><a href="{base}">{name}</a></td><td><code>{prefix}</code></td><td>{ty}</td><td>{env}</td><td class="when">{created}</td><td class="when">{used}</td><td><span class="status {status}">{status}</span>{ro}</td><td class="when">{expires}</td><td class="actions">{actions}</td></tr>"#,
             name = esc(&k.name),
             prefix = esc(&k.prefix),
             ty = esc(k.key_type.as_str()),
