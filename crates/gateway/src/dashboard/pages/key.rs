@@ -14,7 +14,7 @@ use regpilot_store::AuditEntry;
 use super::alerts::{alerts_table, ReturnTo};
 use super::keys::status_text;
 use super::{control_error, count, project_nav};
-use crate::dashboard::chart::{bars, Bar};
+use crate::dashboard::chart::{bars, hour_label, Bar};
 use crate::dashboard::guard::can_manage;
 use crate::dashboard::html::{esc, html, layout, when};
 use crate::state::AppState;
@@ -63,7 +63,7 @@ fn stats(u: &KeyUsage) -> String {
 }
 
 fn charts(u: &KeyUsage) -> String {
-    let hourly: Vec<Bar> = u.hourly.iter().map(|h| Bar { label: h.hour.clone(), value: h.requests }).collect();
+    let hourly: Vec<Bar> = u.hourly.iter().map(|h| Bar { label: hour_label(&h.hour), value: h.requests }).collect();
     let daily: Vec<Bar> = u.daily.iter().map(|d| Bar { label: d.date.clone(), value: d.requests }).collect();
     format!(
         r#"<section class="card"><h2>Requests per hour, last 24 hours</h2>{}<p class="hint">UTC; the current hour is on the right.</p></section>

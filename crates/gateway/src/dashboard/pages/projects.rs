@@ -8,7 +8,7 @@ use axum::Extension;
 use regpilot_control::{Limits, SessionUser, UsagePeriod};
 
 use super::{control_error, count, project_nav};
-use crate::dashboard::chart::{bars, Bar};
+use crate::dashboard::chart::{bars, hour_label, Bar};
 use crate::dashboard::html::{esc, html, layout};
 use crate::state::AppState;
 
@@ -65,7 +65,7 @@ pub async fn overview(
     let active = keys.iter().filter(|k| k.status == regpilot_control::KeyStatus::Active && !k.expired).count();
     let chart = bars(
         "Requests per hour, last 24 hours (UTC)",
-        &hourly.iter().map(|h| Bar { label: h.hour.clone(), value: h.requests }).collect::<Vec<_>>(),
+        &hourly.iter().map(|h| Bar { label: hour_label(&h.hour), value: h.requests }).collect::<Vec<_>>(),
     );
     let body = format!(
         r#"{nav}
