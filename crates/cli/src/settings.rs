@@ -46,6 +46,12 @@ struct FileSettings {
     alert_check_secs: Option<u64>,
     /// env REGPILOT_SHUTDOWN_GRACE_SECS
     shutdown_grace_secs: Option<u64>,
+    /// env REGPILOT_SESSION_IDLE_MINUTES
+    session_idle_minutes: Option<i64>,
+    /// env REGPILOT_SESSION_LIFETIME_HOURS
+    session_lifetime_hours: Option<i64>,
+    /// env REGPILOT_SECURE_COOKIES
+    secure_cookies: Option<bool>,
     /// Providers, models, quality tiers, upstream timeouts (the file only).
     ai: Option<AiConfig>,
 }
@@ -62,6 +68,18 @@ pub struct Settings {
     pub ai: AiConfig,
     /// On SIGTERM, how long open streams may run on before they are ended.
     pub shutdown_grace: Duration,
+    pub dashboard: DashboardSettings,
+}
+
+/// The web dashboard's sessions.
+#[derive(Debug, Clone)]
+pub struct DashboardSettings {
+    /// A session unused this long ends.
+    pub idle: Duration,
+    /// A session ends this long after login, however active.
+    pub lifetime: Duration,
+    /// `Secure` on the session cookie: set it when browsers reach the server over HTTPS.
+    pub secure_cookies: bool,
 }
 
 /// Where limits are kept: in-process, or in Redis shared by every instance.
@@ -95,6 +113,8 @@ pub const DEFAULT_ALERT_CHECK_SECS: u64 = 60;
 pub const DEFAULT_STAGING_SUMMARY_SECS: u64 = 60;
 pub const DEFAULT_USAGE_RETENTION_DAYS: i64 = 400;
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
+pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 30;
+pub const DEFAULT_SESSION_LIFETIME_HOURS: i64 = 12;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./regpilot-data";
@@ -206,6 +226,23 @@ impl Settings {
         if grace_secs > 3600 {
             bail!("shutdown_grace_secs must be between 0 and 3600");
         }
+        let idle_minutes = env_parsed("REGPILOT_SESSION_IDLE_MINUTES")?
+            .or(file.session_idle_minutes)
+            .unwrap_or(DEFAULT_SESSION_IDLE_MINUTES);
+        if !(1..=1440).contains(&idle_minutes) {
+            bail!("session_idle_minutes must be between 1 and 1440");
+        }
+        let lifetime_hours = env_parsed("REGPILOT_SESSION_LIFETIME_HOURS")?
+            .or(file.session_lifetime_hours)
+            .unwrap_or(DEFAULT_SESSION_LIFETIME_HOURS);
+        if !(1..=720).contains(&lifetime_hours) {
+            bail!("session_lifetime_hours must be between 1 and 720");
+        }
+        let dashboard = DashboardSettings {
+            idle: Duration::from_secs(idle_minutes as u64 * 60),
+            lifetime: Duration::from_secs(lifetime_hours as u64 * 3600),
+            secure_cookies: env_parsed("REGPILOT_SECURE_COOKIES")?.or(file.secure_cookies).unwrap_or(false),
+        };
         let ai = file.ai.unwrap_or_default();
         if ai.connect_timeout_ms == 0 || ai.response_timeout_secs == 0 || ai.stream_idle_timeout_secs == 0 {
             bail!("ai: connect_timeout_ms, response_timeout_secs and stream_idle_timeout_secs must be at least 1");
@@ -219,6 +256,7 @@ impl Settings {
             usage,
             ai,
             shutdown_grace: Duration::from_secs(grace_secs),
+            dashboard,
         })
     }
 }

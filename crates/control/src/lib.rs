@@ -2,6 +2,7 @@
 //! rule about them. The CLI, the HTTP API and the dashboard all call this one layer, so the
 //! three cannot drift.
 
+mod account;
 mod alerts;
 mod bootstrap;
 mod compliance;
@@ -11,6 +12,7 @@ mod keys;
 mod passwords;
 mod plans;
 mod projects;
+mod sessions;
 mod time_fmt;
 mod usage;
 mod usage_ai;
@@ -27,10 +29,11 @@ pub use keys::{CreatedKey, KeyStatus, KeyView, NewKey};
 pub use passwords::{hash_password, verify_password};
 pub use plans::{Limits, Plan};
 pub use projects::{NewProject, ProjectView};
+pub use sessions::{NewSession, SessionId, SessionPolicy, SessionUser, TOUCH_EVERY_MS};
 pub use time_fmt::rfc3339;
 pub use usage::{CountryUsage, DayUsage, HourUsage, KeyUsage, KeyUsageSummary, UsagePeriod, UsageReport};
 pub use usage_ai::{AiUsage, ModelUsage};
-pub use users::UserView;
+pub use users::{UserView, MIN_PASSWORD_LEN};
 
 use regpilot_store::Store;
 

@@ -290,6 +290,17 @@ impl Control {
         })
     }
 
+    /// A project's requests per hour for the last 24 hours (the current hour last), every hour
+    /// present.
+    pub async fn project_hourly(&self, project_id: &str, now_ms: i64) -> Result<Vec<HourUsage>, ControlError> {
+        self.get_project(project_id).await?;
+        let this_hour = hour_start(now_ms);
+        let first_hour = this_hour - 23 * HOUR_MS;
+        let scope = UsageScope::Project(project_id);
+        let hours = self.store.usage_buckets(scope, Bucket::Hour, first_hour, this_hour + HOUR_MS).await?;
+        Ok(hours_filled(hours, first_hour))
+    }
+
     /// One key's usage: totals of all time, the last 24 hours, the last 30 days with their
     /// countries and AI usage. Deleted keys keep their figures.
     pub async fn key_usage(&self, key_id: &str, now_ms: i64) -> Result<KeyUsage, ControlError> {
@@ -307,21 +318,7 @@ impl Control {
         let countries = self.store.usage_countries(scope, first_day, today + DAY_MS).await?;
         let models = self.store.usage_by_model(scope, first_day, this_hour + HOUR_MS).await?;
 
-        let by_hour: HashMap<i64, UsageCounts> = hours.into_iter().collect();
-        let hourly = (0..24)
-            .map(|i| {
-                let hour = first_hour + i * HOUR_MS;
-                let c = by_hour.get(&hour).copied().unwrap_or_default();
-                HourUsage {
-                    hour: rfc3339(hour),
-                    requests: c.requests,
-                    errors: c.errors,
-                    rate_limited: c.limited,
-                    refused: c.refused,
-                    avg_latency_ms: avg_latency_ms(&c),
-                }
-            })
-            .collect();
+        let hourly = hours_filled(hours, first_hour);
         Ok(KeyUsage {
             key_id: view.id,
             project_id: view.project_id,
@@ -344,6 +341,25 @@ impl Control {
             ai: ai_usage(&models, None),
         })
     }
+}
+
+/// 24 hours from `first_hour`, with the hours nothing was recorded in as zeros.
+fn hours_filled(hours: Vec<(i64, UsageCounts)>, first_hour: i64) -> Vec<HourUsage> {
+    let by_hour: HashMap<i64, UsageCounts> = hours.into_iter().collect();
+    (0..24)
+        .map(|i| {
+            let hour = first_hour + i * HOUR_MS;
+            let c = by_hour.get(&hour).copied().unwrap_or_default();
+            HourUsage {
+                hour: rfc3339(hour),
+                requests: c.requests,
+                errors: c.errors,
+                rate_limited: c.limited,
+                refused: c.refused,
+                avg_latency_ms: avg_latency_ms(&c),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

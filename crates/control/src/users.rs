@@ -18,7 +18,7 @@ pub struct UserView {
     pub created_at: String,
 }
 
-fn normalize_email(email: &str) -> Result<String, ControlError> {
+pub(crate) fn normalize_email(email: &str) -> Result<String, ControlError> {
     let e = email.trim().to_lowercase();
     let valid = e.len() <= 254
         && e.split_once('@')

@@ -19,6 +19,9 @@
 //! 5. the handler: reads its JSON body through [`json::ApiJson`] (size limit → 413, field errors
 //!    → 400 naming the field) and calls the control-plane service layer.
 //!
+//! The web dashboard's pages ([`dashboard`]) are in the same router, in their own table with a
+//! session layer of their own instead of the key layer (its order is documented there).
+//!
 //! Key and plan changes reach the index and the plan table through the change feeds ([`feed`]),
 //! never by a store query per request. The client address is the socket peer, or what
 //! `X-Forwarded-For` says when the peer is a trusted proxy ([`client_ip`]); its country is
@@ -28,6 +31,7 @@ pub mod access;
 pub mod ai_call;
 pub mod auth;
 pub mod client_ip;
+pub mod dashboard;
 pub mod drain;
 pub mod error;
 pub mod feed;

@@ -14,6 +14,10 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use crate::access::Access;
 use crate::auth::{auth_layer, key_header_names, Authenticated, RouteCtx, RouteTemplate};
+use crate::dashboard::{
+    self,
+    guard::{page_layer, PageCtx},
+};
 use crate::error::ApiError;
 use crate::openai_errors;
 use crate::routes::{ai, compliance, health, openai, system, usage};
@@ -68,6 +72,10 @@ pub fn build_router(state: AppState) -> Router {
     for def in route_table() {
         let ctx = RouteCtx { state: state.clone(), access: def.access, template: def.path };
         router = router.route(def.path, def.handler.layer(from_fn_with_state(ctx, auth_layer)));
+    }
+    for page in dashboard::page_table() {
+        let ctx = PageCtx { state: state.clone(), access: page.access, template: page.path };
+        router = router.route(page.path, page.handler.layer(from_fn_with_state(ctx, page_layer)));
     }
     router
         .fallback(not_found)

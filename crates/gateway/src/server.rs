@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use regpilot_ai::{Ai, AiConfig};
-use regpilot_control::Control;
+use regpilot_control::{Control, SessionPolicy};
 use regpilot_limits::{now_micros, FailureMode, Limiter};
 use regpilot_store::{day_start, now_ms, Store, StoreError, DAY_MS};
 use tokio::net::TcpListener;
@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::client_ip::TrustedProxies;
+use crate::dashboard::Dashboard;
 use crate::feed::{load_index, spawn_follower};
 use crate::geo::GeoIp;
 use crate::index::KeyIndex;
@@ -45,6 +46,10 @@ pub struct GatewayConfig {
     pub ai: AiConfig,
     /// On SIGTERM, how long open streams may run on before they are ended (`drain.rs`).
     pub shutdown_grace: Duration,
+    /// Dashboard sessions: idle timeout and absolute lifetime.
+    pub session_policy: SessionPolicy,
+    /// Adds `Secure` to the dashboard's session cookie.
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +104,8 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
         .with_limiter(Arc::new(limiter))
         .with_usage(usage)
         .with_trusted_proxies(config.trusted_proxies.clone())
-        .with_ai(ai);
+        .with_ai(ai)
+        .with_dashboard(Dashboard::new(config.session_policy, config.secure_cookies));
 
     let start = load_index(&store, &state).await?;
     restore_daily_counts(&store, &state).await?;
@@ -205,6 +211,11 @@ fn spawn_housekeeping(
                 Ok(0) => {}
                 Ok(rows) => tracing::info!(rows, retention_days, "old usage deleted"),
                 Err(e) => tracing::warn!(error = %e, "deleting old usage failed; retrying later"),
+            }
+            match state.control.sweep_sessions(state.dashboard.policy, now_ms()).await {
+                Ok(0) => {}
+                Ok(sessions) => tracing::info!(sessions, "expired dashboard sessions deleted"),
+                Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed; retrying later"),
             }
         }
     })

@@ -10,6 +10,7 @@ use regpilot_control::Control;
 use regpilot_limits::Limiter;
 
 use crate::client_ip::TrustedProxies;
+use crate::dashboard::Dashboard;
 use crate::drain::Drain;
 use crate::index::KeyIndex;
 use crate::metrics::Metrics;
@@ -35,6 +36,8 @@ pub struct Shared {
     pub drain: Arc<Drain>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The web dashboard's session settings, clock and login throttle.
+    pub dashboard: Arc<Dashboard>,
     /// False until the key index is loaded, and again while shutting down.
     ready: Arc<AtomicBool>,
 }
@@ -55,6 +58,7 @@ impl AppState {
             ai: None,
             drain: Arc::new(Drain::default()),
             max_body_bytes,
+            dashboard: Arc::new(Dashboard::default()),
             ready: Arc::new(AtomicBool::new(false)),
         }))
     }
@@ -80,6 +84,10 @@ impl AppState {
 
     pub fn with_ai(self, ai: Arc<Ai>) -> AppState {
         self.with(|s| s.ai = Some(ai))
+    }
+
+    pub fn with_dashboard(self, dashboard: Dashboard) -> AppState {
+        self.with(|s| s.dashboard = Arc::new(dashboard))
     }
 
     pub fn set_ready(&self, ready: bool) {

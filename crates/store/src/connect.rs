@@ -38,12 +38,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "usage", include_str!("../migrations/sqlite/0002_usage.sql")),
     (3, "project_events", include_str!("../migrations/sqlite/0003_project_events.sql")),
     (4, "usage_models", include_str!("../migrations/sqlite/0004_usage_models.sql")),
+    (5, "sessions", include_str!("../migrations/sqlite/0005_sessions.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "usage", include_str!("../migrations/postgres/0002_usage.sql")),
     (3, "project_events", include_str!("../migrations/postgres/0003_project_events.sql")),
     (4, "usage_models", include_str!("../migrations/postgres/0004_usage_models.sql")),
+    (5, "sessions", include_str!("../migrations/postgres/0005_sessions.sql")),
 ];
 
 /// SQLite settings for every connection: WAL so readers never block the writer, `FULL` sync so

@@ -15,6 +15,7 @@ mod feed;
 mod keys;
 mod projects;
 mod rows;
+mod sessions;
 mod usage;
 mod users;
 

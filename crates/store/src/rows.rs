@@ -113,3 +113,28 @@ pub struct ViolationFilter {
     pub status: Option<String>,
     pub severity: Option<String>,
 }
+
+/// A dashboard session as stored: the digest of its id, never the id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// Hex SHA-256 of the session id the browser holds.
+    pub id_digest: String,
+    pub user_id: String,
+    /// Sent in every form of the session and checked on every POST.
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    /// The absolute end of the session.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for SessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRow")
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,4 +1,4 @@
-use regpilot_control::Control;
+use regpilot_control::{Control, SessionPolicy};
 use regpilot_gateway::recorder::RecorderConfig;
 use regpilot_gateway::GatewayConfig;
 use regpilot_store::{redact_url, Store};
@@ -46,6 +46,11 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
         usage_retention_days: usage.retention_days,
         ai: settings.ai.clone(),
         shutdown_grace: settings.shutdown_grace,
+        session_policy: SessionPolicy {
+            idle_ms: settings.dashboard.idle.as_millis() as i64,
+            lifetime_ms: settings.dashboard.lifetime.as_millis() as i64,
+        },
+        secure_cookies: settings.dashboard.secure_cookies,
     };
     regpilot_gateway::serve(config, store).await.map_err(|e| Failure::runtime(e.to_string()))
 }

@@ -190,6 +190,12 @@ impl Control {
         self.store.list_alerts(project_id, include_acknowledged).await?.into_iter().map(AlertView::from_row).collect()
     }
 
+    /// One alert, acknowledged or not.
+    pub async fn get_alert(&self, alert_id: &str) -> Result<AlertView, ControlError> {
+        let row = self.store.get_alert(alert_id).await?.ok_or_else(|| ControlError::not_found("alert", alert_id))?;
+        AlertView::from_row(row)
+    }
+
     /// Marks an alert seen. Acknowledging it again keeps the first time and person.
     pub async fn acknowledge_alert(&self, actor: &Actor, alert_id: &str) -> Result<AlertView, ControlError> {
         let alert = self.store.get_alert(alert_id).await?.ok_or_else(|| ControlError::not_found("alert", alert_id))?;

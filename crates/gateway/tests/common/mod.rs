@@ -16,6 +16,8 @@ use regpilot_keys::{Environment, KeyType};
 use regpilot_store::{AuditEntry, Backend, KeyRow, Store};
 use tower::ServiceExt;
 
+pub mod dashboard;
+
 pub const MIB: usize = 1024 * 1024;
 pub const DAY_MS: i64 = 86_400_000;
 
