@@ -94,6 +94,90 @@ fn run_scenario(dir: &Path, db: &str, server: &Server) -> Capture {
     Capture { secrets, logs }
 }
 
+/// A form POST to the dashboard (same origin), without following redirects; the status, the
+/// `Set-Cookie` value (if any) and the page.
+fn form(base: &str, path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let body: String = fields.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&");
+    let mut req = agent
+        .post(&format!("{base}{path}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Origin", base);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let mut resp = req.send(body.as_str()).unwrap();
+    let set_cookie =
+        resp.headers().get("set-cookie").map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
+    (resp.status().as_u16(), set_cookie, resp.body_mut().read_to_string().unwrap())
+}
+
+fn page(base: &str, path: &str, cookie: &str) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    agent.get(&format!("{base}{path}")).header("Cookie", cookie).call().unwrap().body_mut().read_to_string().unwrap()
+}
+
+fn url_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The value of the first `attr="…"` after `marker` in `html`.
+fn attr_after(html: &str, marker: &str, attr: &str) -> String {
+    let rest = &html[html.find(marker).unwrap_or_else(|| panic!("no {marker} in {html}"))..];
+    let start = rest.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
+    rest[start..start + rest[start..].find('"').unwrap()].to_owned()
+}
+
+/// The dashboard as a person uses it: a wrong password, the first login with the one-time
+/// password, the forced change, a key created in the page. Returns the secrets it saw: the
+/// session cookies, the CSRF token, the new password and the key made in the page.
+fn dashboard_session(base: &str, admin_password: &str, project_id: &str) -> Vec<String> {
+    let (status, cookie, _) =
+        form(base, "/login", None, &[("email", "admin@localhost"), ("password", "wrong-password-1")]);
+    assert_eq!((status, cookie), (401, None));
+    let (status, cookie, _) = form(base, "/login", None, &[("email", "admin@localhost"), ("password", admin_password)]);
+    assert_eq!(status, 303);
+    let first = cookie.unwrap();
+    let html = page(base, "/account/password", &first);
+    let csrf = attr_after(&html, "name=\"csrf\"", "value");
+    let new_password = "hygiene-new-password-42";
+    let (status, _, _) = form(
+        base,
+        "/account/password",
+        Some(&first),
+        &[
+            ("csrf", &csrf),
+            ("current_password", admin_password),
+            ("new_password", new_password),
+            ("confirm_password", new_password),
+        ],
+    );
+    assert!(status == 303 || status == 200, "password change: {status}");
+    let (status, cookie, _) =
+        form(base, "/login", Some(&first), &[("email", "admin@localhost"), ("password", new_password)]);
+    assert_eq!(status, 303);
+    let second = cookie.unwrap();
+    let html = page(base, &format!("/projects/{project_id}/keys"), &second);
+    let csrf2 = attr_after(&html, "name=\"csrf\"", "value");
+    let (status, _, html) = form(
+        base,
+        &format!("/projects/{project_id}/keys"),
+        Some(&second),
+        &[("csrf", &csrf2), ("name", "from the page"), ("type", "gateway"), ("environment", "prod")],
+    );
+    assert_eq!(status, 201, "{html}");
+    let start = html.find("<code id=\"new-secret\">").unwrap() + "<code id=\"new-secret\">".len();
+    let secret = html[start..start + html[start..].find('<').unwrap()].to_owned();
+    wait_for_status(base, &secret, 200, std::time::Duration::from_secs(2));
+    let value = |c: &str| c.split_once('=').unwrap().1.to_owned();
+    vec![value(&first), value(&second), csrf, csrf2, new_password.to_owned(), secret]
+}
+
 fn assert_clean(what: &str, bytes: &[u8], secrets: &[String], check_digests: bool) {
     let text = String::from_utf8_lossy(bytes);
     for s in secrets {
@@ -117,7 +201,19 @@ fn sqlite_logs_stderr_and_store_files_hold_no_secret() {
     assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "the scenario ran with verbose logs");
     let password =
         logs.split("change it at first login): ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_owned();
+    let default_project = cli_json(scratch.path(), &db, &["project", "list"])["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Default")
+        .map(|p| str_of(p, "id"))
+        .unwrap();
+    let dashboard = dashboard_session(&server.base, &password, &default_project);
     assert!(server.stop().success());
+    let stderr = std::fs::read(scratch.path().join("serve.stderr")).unwrap();
+    for s in &dashboard {
+        assert!(!String::from_utf8_lossy(&stderr).contains(s.as_str()), "a dashboard secret is in the server log");
+    }
 
     let stderr = std::fs::read(scratch.path().join("serve.stderr")).unwrap();
     assert_clean("serve logs", &stderr, &cap.secrets, true);
@@ -132,6 +228,15 @@ fn sqlite_logs_stderr_and_store_files_hold_no_secret() {
         let bytes = std::fs::read(&path).unwrap();
         assert_clean(&path.display().to_string(), &bytes, &cap.secrets, false);
         assert!(!String::from_utf8_lossy(&bytes).contains(&password), "admin password in {}", path.display());
+        // Session ids are kept as digests; the new password as an Argon2 hash; the key made in
+        // the page as a digest. (The CSRF token is stored: it is no credential on its own.)
+        for (i, s) in dashboard.iter().enumerate().filter(|(i, _)| ![2, 3].contains(i)) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(s.as_str()),
+                "dashboard secret {i} in {}",
+                path.display()
+            );
+        }
         files += 1;
     }
     assert!(files >= 1);

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 
-import { ADMIN_EMAIL, Server, launchBrowser, logIn, pageHtml, redact, registerSecret, waitUntil } from './harness.mjs';
+import { ADMIN_EMAIL, Server, launchBrowser, logIn, pageHtml, redact, registerSecret, stopChecked, waitUntil } from './harness.mjs';
 
 let server;
 let browser;
@@ -106,10 +106,7 @@ describe('dashboard in headless Chromium', () => {
     await context?.close();
     await browser?.close();
     if (server) {
-      const exit = await server.stop();
-      const logs = server.logs();
-      await server.cleanup();
-      assert.deepEqual(exit, { code: 0, signal: null }, `regpilot serve stopped badly:\n${redact(logs)}`);
+      const logs = await stopChecked(server);
       for (const s of secrets) assert.ok(!logs.includes(s), 'a secret reached the server log');
     }
   });

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Server, launchBrowser, redact } from './harness.mjs';
+import { Server, launchBrowser, stopChecked } from './harness.mjs';
 
 let server;
 let browser;
@@ -33,10 +33,7 @@ describe('first login of the bootstrap admin', () => {
   after(async () => {
     await browser?.close();
     if (server) {
-      const exit = await server.stop();
-      const logs = server.logs();
-      await server.cleanup();
-      assert.deepEqual(exit, { code: 0, signal: null }, `regpilot serve stopped badly:\n${redact(logs)}`);
+      await stopChecked(server);
       // The one-time password is printed once on stdout, and never through the logger.
       assert.ok(!server.stderr.includes(server.adminPassword), 'the one-time password is in the server log');
     }

@@ -8,6 +8,7 @@
 // Secrets: every key secret read from a page is registered with `registerSecret`, and
 // `redact` cuts them (and anything shaped like one) out of assertion messages and logs.
 
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -185,6 +186,15 @@ export class Server {
     }
     return { status: r.status, body };
   }
+}
+
+/** Stops `server` (SIGTERM), removes its folder, checks it exited 0; returns its logs. */
+export async function stopChecked(server) {
+  const exit = await server.stop();
+  const logs = server.logs();
+  await server.cleanup();
+  assert.deepEqual(exit, { code: 0, signal: null }, `regpilot serve stopped badly:\n${redact(logs)}`);
+  return logs;
 }
 
 export async function launchBrowser() {

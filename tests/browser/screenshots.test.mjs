@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 
-import { SCREENSHOTS, SCREENSHOT_DIR, Server, launchBrowser, logIn, redact, registerSecret, screenshot, sleep, waitUntil } from './harness.mjs';
+import { SCREENSHOTS, SCREENSHOT_DIR, Server, launchBrowser, logIn, registerSecret, screenshot, sleep, stopChecked, waitUntil } from './harness.mjs';
 
 let server;
 let browser;
@@ -21,12 +21,7 @@ describe('dashboard screenshots', () => {
 
   after(async () => {
     await browser?.close();
-    if (server) {
-      const exit = await server.stop();
-      const logs = server.logs();
-      await server.cleanup();
-      assert.deepEqual(exit, { code: 0, signal: null }, `regpilot serve stopped badly:\n${redact(logs)}`);
-    }
+    if (server) await stopChecked(server);
   });
 
   test('overview, Manage Keys and the key page', async () => {

@@ -136,6 +136,18 @@ pub enum UserCommand {
         #[arg(long, default_value = "admin")]
         role: String,
     },
+    /// List the dashboard users.
+    List,
+    /// Stop a user from logging in, and end every session of the user at once.
+    Deactivate {
+        /// The user's id or email address.
+        user: String,
+    },
+    /// Let a deactivated user log in again.
+    Reactivate {
+        /// The user's id or email address.
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

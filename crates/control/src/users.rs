@@ -31,7 +31,29 @@ pub(crate) fn normalize_email(email: &str) -> Result<String, ControlError> {
     }
 }
 
+fn view(row: UserRow) -> UserView {
+    UserView { id: row.id, email: row.email, role: row.role, status: row.status, created_at: rfc3339(row.created_at) }
+}
+
 impl Control {
+    /// Every dashboard user, oldest first (never a password hash).
+    pub async fn list_users(&self) -> Result<Vec<UserView>, ControlError> {
+        Ok(self.store.list_users().await?.into_iter().map(view).collect())
+    }
+
+    /// The user with this id, or this email address.
+    pub async fn find_user(&self, id_or_email: &str) -> Result<UserView, ControlError> {
+        let by_id = self.store.user_by_id(id_or_email.trim()).await?;
+        let row = match by_id {
+            Some(row) => Some(row),
+            None => match normalize_email(id_or_email) {
+                Ok(email) => self.store.user_by_email(&email).await?,
+                Err(_) => None,
+            },
+        };
+        row.map(view).ok_or_else(|| ControlError::not_found("user", id_or_email.trim()))
+    }
+
     /// Creates a dashboard user with an Argon2id hash of `password`.
     pub async fn create_user(
         &self,
@@ -65,13 +87,7 @@ impl Control {
             }
             other => other?,
         }
-        Ok(UserView {
-            id: row.id,
-            email: row.email,
-            role: row.role,
-            status: row.status,
-            created_at: rfc3339(row.created_at),
-        })
+        Ok(view(row))
     }
 }
 

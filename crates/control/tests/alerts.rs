@@ -2,27 +2,14 @@
 //! normal one; deduplication; listing and acknowledging. Run against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod each_backend;
 mod history;
 
 use history::*;
 use regpilot_control::*;
-use regpilot_store::testing::{backends, fresh_store};
 use regpilot_store::{HourlyDelta, KeyRow};
 use serde_json::json;
-
-macro_rules! each_backend {
-    ($name:ident, $body:expr) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            for backend in backends() {
-                eprintln!("backend: {}", backend.as_str());
-                let control = Control::new(fresh_store(backend).await);
-                let f = $body;
-                f(control).await;
-            }
-        }
-    };
-}
 
 /// (kind, key name) of each alert, sorted.
 fn kinds(alerts: &[AlertView]) -> Vec<(String, String)> {

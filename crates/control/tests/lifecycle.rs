@@ -2,6 +2,8 @@
 //! run against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod each_backend;
 use std::collections::HashSet;
 use std::fmt::Debug;
 
@@ -9,20 +11,6 @@ use regpilot_control::*;
 use regpilot_keys::{display_prefix, parse, Environment, KeyType, Scope, Scopes};
 use regpilot_store::testing::{backends, fresh_store};
 use regpilot_store::KeyRow;
-
-macro_rules! each_backend {
-    ($name:ident, $body:expr) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            for backend in backends() {
-                eprintln!("backend: {}", backend.as_str());
-                let control = Control::new(fresh_store(backend).await);
-                let f = $body;
-                f(control).await;
-            }
-        }
-    };
-}
 
 fn alice() -> Actor {
     Actor("user:alice@example.com".into())

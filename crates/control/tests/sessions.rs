@@ -3,26 +3,13 @@
 //! lifetime, touch at most once a minute, logout, and deactivation ending every session.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod each_backend;
 use regpilot_control::*;
-use regpilot_store::testing::{backends, fresh_store};
 
 const T0: i64 = 1_700_000_000_000;
 const MINUTE: i64 = 60_000;
 const PASSWORD: &str = "correct horse battery";
-
-macro_rules! each_backend {
-    ($name:ident, $body:expr) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            for backend in backends() {
-                eprintln!("backend: {}", backend.as_str());
-                let control = Control::new(fresh_store(backend).await);
-                let f = $body;
-                f(control).await;
-            }
-        }
-    };
-}
 
 fn policy() -> SessionPolicy {
     SessionPolicy { idle_ms: 30 * MINUTE, lifetime_ms: 12 * 60 * MINUTE }

@@ -1,26 +1,13 @@
 //! Usage reports (SPEC §8) over crafted histories, run against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod each_backend;
 mod history;
 
 use history::*;
 use regpilot_control::*;
-use regpilot_store::testing::{backends, fresh_store};
 use serde_json::{json, Value};
-
-macro_rules! each_backend {
-    ($name:ident, $body:expr) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            for backend in backends() {
-                eprintln!("backend: {}", backend.as_str());
-                let control = Control::new(fresh_store(backend).await);
-                let f = $body;
-                f(control).await;
-            }
-        }
-    };
-}
 
 fn field_names(v: &Value) -> Vec<&str> {
     let mut names: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();

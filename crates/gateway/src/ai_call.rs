@@ -87,10 +87,7 @@ impl Call {
                     .into(),
             ));
         }
-        let ai = state
-            .ai
-            .clone()
-            .ok_or_else(|| ApiError::NoUpstream("The AI endpoints are not configured on this server".into()))?;
+        let ai = ai_service(state)?.clone();
         let simulated = key.environment == Environment::Development;
         let mut warning = None;
         let model = match ai.catalogue().route(routing.quality, routing.model) {
@@ -230,6 +227,11 @@ impl Call {
             headers.insert(CREDITS.clone(), v);
         }
     }
+}
+
+/// The AI service, or the 503 of a server built without one.
+pub fn ai_service(state: &AppState) -> Result<&Arc<Ai>, ApiError> {
+    state.ai.as_ref().ok_or_else(|| ApiError::NoUpstream("The AI endpoints are not configured on this server".into()))
 }
 
 /// Cents with up to six decimals, without trailing zeros (`0`, `0.75`, `0.000125`).

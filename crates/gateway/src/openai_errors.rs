@@ -11,6 +11,11 @@ use serde_json::{json, Value};
 /// Error bodies are small; anything larger is left as it is.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// OpenAI's error object: `{"message", "type", "param", "code"}`.
+pub fn error_object(message: Value, kind: &str, param: Value, code: Value) -> Value {
+    json!({"message": message, "type": kind, "param": param, "code": code})
+}
+
 /// Rewrites an error answer's body; other answers pass unchanged.
 pub async fn reshape(response: Response) -> Response {
     let status = response.status();
@@ -35,7 +40,7 @@ pub async fn reshape(response: Response) -> Response {
         _ => "invalid_request_error",
     };
     let param = spec.get("field").cloned().unwrap_or(Value::Null);
-    spec.insert("error".into(), json!({"message": message, "type": kind, "param": param, "code": code}));
+    spec.insert("error".into(), error_object(message, kind, param, code));
     let body = Value::Object(spec).to_string();
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);

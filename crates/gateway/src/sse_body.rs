@@ -13,9 +13,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use regpilot_ai::{ChatStream, Chunk};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::ai_call::AnswerMeta;
+use crate::openai_errors;
 use tokio::sync::watch;
 
 use crate::ai_call::Call;
@@ -164,7 +165,8 @@ impl Pump {
         match self.dialect {
             Dialect::RegPilot => event(&Event::Error { error: message, code }),
             Dialect::OpenAi { .. } => {
-                event(&json!({"error": {"message": message, "type": "server_error", "param": null, "code": code}}))
+                let error = openai_errors::error_object(message.into(), "server_error", Value::Null, code.into());
+                event(&json!({ "error": error }))
             }
         }
     }

@@ -49,6 +49,13 @@ impl Store {
         Ok(row.as_ref().map(from_row).transpose()?)
     }
 
+    /// Every user, oldest first.
+    pub async fn list_users(&self) -> Result<Vec<UserRow>, StoreError> {
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id")).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
             .bind(id)

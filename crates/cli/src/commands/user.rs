@@ -16,6 +16,32 @@ pub async fn run(control: &Control, cmd: UserCommand, json: bool) -> CmdResult {
             let u = control.create_user(&Actor::cli(), &email, password, &role, false).await?;
             emit(json, &u, || format!("Created {} user {} ({})\n", u.role, u.email, u.id))
         }
+        UserCommand::List => {
+            let users = control.list_users().await?;
+            let out = serde_json::json!({ "users": users });
+            emit(json, &out, || {
+                let mut s = String::new();
+                for u in &users {
+                    s.push_str(&format!("{}  {}  {}  {}  created {}\n", u.id, u.email, u.role, u.status, u.created_at));
+                }
+                if users.is_empty() {
+                    s.push_str("No users.\n");
+                }
+                s
+            })
+        }
+        UserCommand::Deactivate { user } => {
+            let u = control.find_user(&user).await?;
+            control.deactivate_user(&Actor::cli(), &u.id).await?;
+            let u = control.find_user(&u.id).await?;
+            emit(json, &u, || format!("Deactivated user {} ({}); their sessions have ended\n", u.email, u.id))
+        }
+        UserCommand::Reactivate { user } => {
+            let u = control.find_user(&user).await?;
+            control.reactivate_user(&Actor::cli(), &u.id).await?;
+            let u = control.find_user(&u.id).await?;
+            emit(json, &u, || format!("Reactivated user {} ({})\n", u.email, u.id))
+        }
     }
 }
 

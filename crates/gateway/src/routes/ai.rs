@@ -216,10 +216,7 @@ async fn whole_answer(state: &AppState, call: &Call) -> Result<Response, ApiErro
     responses((status = 200, description = "`{\"models\": […], \"quality\": {tier: model}}`", body = Object))
 )]
 pub async fn models(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let ai = state
-        .ai
-        .as_ref()
-        .ok_or_else(|| ApiError::NoUpstream("The AI endpoints are not configured on this server".into()))?;
+    let ai = crate::ai_call::ai_service(&state)?;
     let catalogue = ai.catalogue();
     let models: Vec<Value> = catalogue
         .models()

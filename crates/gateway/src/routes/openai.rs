@@ -200,10 +200,7 @@ pub async fn chat_completions(
     responses((status = 200, description = "`{\"object\": \"list\", \"data\": [model…]}`", body = Object), (status = 503, body = ErrorBody))
 )]
 pub async fn models(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let ai = state
-        .ai
-        .as_ref()
-        .ok_or_else(|| ApiError::NoUpstream("The AI endpoints are not configured on this server".into()))?;
+    let ai = crate::ai_call::ai_service(&state)?;
     let data: Vec<Value> = ai
         .catalogue()
         .models()
