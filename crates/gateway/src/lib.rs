@@ -33,6 +33,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod dashboard;
 pub mod drain;
+pub mod edge;
 pub mod error;
 pub mod feed;
 pub mod geo;

@@ -2,6 +2,8 @@
 //! methods, status codes and auth reasons: never a key, a digest or a URL.
 
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
@@ -10,7 +12,8 @@ use crate::auth::AuthOutcome;
 
 #[derive(Default)]
 pub struct Metrics {
-    requests: RwLock<HashMap<(&'static str, &'static str, u16), AtomicU64>>,
+    /// foldhash, not SipHash: the labels are the server's own strings, and this is on every request.
+    requests: RwLock<HashMap<(&'static str, &'static str, u16), AtomicU64, RandomState>>,
     auth: [AtomicU64; AuthOutcome::REASONS.len()],
     forbidden: AtomicU64,
     feed_errors: AtomicU64,

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use foldhash::fast::RandomState;
+
 use regpilot_control::{Limits, Plan};
 use regpilot_keys::Environment;
 use regpilot_limits::LimitSpec;
@@ -19,7 +21,8 @@ fn fallback() -> Limits {
 
 #[derive(Default)]
 pub struct PlanTable {
-    projects: RwLock<HashMap<Box<str>, Entry>>,
+    /// foldhash: project ids are the server's own, and every request looks one up.
+    projects: RwLock<HashMap<Box<str>, Entry, RandomState>>,
 }
 
 #[derive(Clone, Copy)]

@@ -1,25 +1,21 @@
 //! The route table and the layers around it (order documented in `lib.rs`).
 
-use std::time::Instant;
-
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::handler::Handler;
-use axum::http::{header, Method};
-use axum::middleware::{from_fn_with_state, Next};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use regpilot_keys::Scope;
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use crate::access::Access;
-use crate::auth::{auth_layer, key_header_names, Authenticated, RouteCtx, RouteTemplate};
+use crate::auth::{AuthLayer, RouteCtx};
 use crate::dashboard::{
     self,
     guard::{page_layer, PageCtx},
 };
+use crate::edge::EdgeLayer;
 use crate::error::ApiError;
-use crate::openai_errors;
 use crate::routes::{ai, compliance, health, openai, system, usage};
 use crate::state::AppState;
 
@@ -71,7 +67,7 @@ pub fn build_router(state: AppState) -> Router {
     let mut router = Router::new();
     for def in route_table() {
         let ctx = RouteCtx { state: state.clone(), access: def.access, template: def.path };
-        router = router.route(def.path, def.handler.layer(from_fn_with_state(ctx, auth_layer)));
+        router = router.route(def.path, def.handler.layer(AuthLayer(ctx)));
     }
     for page in dashboard::page_table() {
         let ctx = PageCtx { state: state.clone(), access: page.access, template: page.path };
@@ -81,66 +77,21 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
-        // Every header that can carry a key is marked sensitive: no debug print of a request shows it.
-        .layer(SetSensitiveRequestHeadersLayer::new(key_header_names().map(header::HeaderName::from_static)))
-        .layer(from_fn_with_state(state.clone(), refuse_oversized))
-        .layer(from_fn_with_state(state, observe))
+        .layer(EdgeLayer(state))
 }
 
-async fn not_found() -> ApiError {
+/// Requests no route matches are counted here, under `unmatched`.
+async fn not_found(State(state): State<AppState>, method: Method) -> ApiError {
+    state.metrics.request("unmatched", method_label(&method), 404);
     ApiError::NotFound("No such route".into())
 }
 
-async fn method_not_allowed() -> ApiError {
+async fn method_not_allowed(State(state): State<AppState>, method: Method) -> ApiError {
+    state.metrics.request("unmatched", method_label(&method), 405);
     ApiError::MethodNotAllowed
 }
 
-/// A body declared larger than the limit is refused before anything else runs (bodies sent
-/// without a length are cut at the limit where they are read, in `json.rs`).
-async fn refuse_oversized(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > state.max_body_bytes as u64) {
-        return ApiError::PayloadTooLarge { limit: state.max_body_bytes }.into_response();
-    }
-    next.run(req).await
-}
-
-/// Routes that still answer while the server drains: the probes and the metrics.
-fn answers_while_draining(path: &str) -> bool {
-    matches!(path, "/api/ready" | "/api/health" | "/metrics")
-}
-
-/// Outermost layer: counts every answer by route template, method and status. The URL itself
-/// (whose query string could hold a misplaced key) is never logged or used as a label. While
-/// the server drains (`drain.rs`), new requests are refused with 503 and `Connection: close`;
-/// the others are counted as in flight until answered.
-async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let method = method_label(req.method());
-    let started = Instant::now();
-    // Every error under /v1 (unknown routes and the auth layer's included) in OpenAI's shape.
-    let openai = req.uri().path().starts_with("/v1/");
-    if state.drain.is_draining() && !answers_while_draining(req.uri().path()) {
-        state.metrics.request("draining", method, 503);
-        let mut refused =
-            ApiError::NotReady("The server is shutting down; retry on another instance".into()).into_response();
-        refused.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
-        return if openai { openai_errors::reshape(refused).await } else { refused };
-    }
-    let in_flight = state.drain.enter();
-    let mut response = next.run(req).await;
-    if openai {
-        response = openai_errors::reshape(response).await;
-    }
-    drop(in_flight);
-    let route = response.extensions().get::<RouteTemplate>().map_or("unmatched", |t| t.0);
-    let status = response.status().as_u16();
-    state.metrics.request(route, method, status);
-    let key_id = response.extensions().get::<Authenticated>().map(|a| &*a.0.id);
-    tracing::debug!(method, route, status, key_id, micros = started.elapsed().as_micros() as u64, "request");
-    response
-}
-
-fn method_label(m: &Method) -> &'static str {
+pub(crate) fn method_label(m: &Method) -> &'static str {
     match *m {
         Method::GET => "GET",
         Method::POST => "POST",

@@ -151,6 +151,15 @@ impl Limiter {
         }
     }
 
+    /// Decides one request at once when that needs no I/O (the local backend); `None` with
+    /// Redis, whose decision is [`Limiter::check`]'s. Lets the request path skip a future.
+    pub fn check_now(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Option<Verdict> {
+        match &self.backend {
+            Backend::Local(local) => Some(local.decide(key_id, spec, now)),
+            Backend::Redis(_) => None,
+        }
+    }
+
     /// Seeds today's admitted count (see [`LocalLimiter::seed_daily`]): the local backend, or
     /// the in-process fallback of the Redis backend (Redis keeps its own counts).
     pub fn seed_daily(&self, key_id: &str, used: u64, now: Micros) {

@@ -1,6 +1,6 @@
 //! Finding the key in the headers (SPEC §3). Query strings and bodies are never read.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 
 /// What the headers carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +37,22 @@ pub fn key_header_names() -> impl Iterator<Item = &'static str> {
     SOURCES.iter().map(|(name, _)| *name)
 }
 
+/// Where `name` (lowercase, as `HeaderName` keeps it) is in [`SOURCES`].
+pub fn key_header_index(name: &str) -> Option<usize> {
+    SOURCES.iter().position(|(source, _)| *source == name)
+}
+
+/// One pass over the headers (a request has few), then the sources in priority order. Only the
+/// first value of each header is read.
 pub fn find_key(headers: &HeaderMap) -> Presented<'_> {
-    for (name, form) in &SOURCES {
-        let Some(value) = headers.get(*name) else { continue };
+    let mut first: [Option<&HeaderValue>; SOURCES.len()] = [None; SOURCES.len()];
+    for (name, value) in headers {
+        if let Some(i) = key_header_index(name.as_str()) {
+            first[i].get_or_insert(value);
+        }
+    }
+    for ((_, form), value) in SOURCES.iter().zip(first) {
+        let Some(value) = value else { continue };
         let Ok(text) = value.to_str() else { return Presented::Unreadable };
         let text = text.trim();
         let candidate = match form {
@@ -64,7 +77,6 @@ fn strip_bearer(value: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

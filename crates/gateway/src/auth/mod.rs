@@ -3,8 +3,8 @@
 mod extract;
 mod layer;
 
-pub use extract::{find_key, key_header_names, Presented};
-pub use layer::{auth_layer, Authenticated, RouteCtx, RouteTemplate};
+pub use extract::{find_key, key_header_index, key_header_names, Presented};
+pub use layer::{AuthLayer, AuthService, Authenticated, RouteCtx};
 
 use regpilot_control::KeyStatus;
 use regpilot_keys::ParseError;

@@ -11,7 +11,6 @@ use regpilot_control::SessionUser;
 use super::csrf::{same_origin, tokens_match, TOKEN_FIELD};
 use super::html::message;
 use super::{session, PageAccess};
-use crate::auth::RouteTemplate;
 use crate::state::AppState;
 
 /// Where a user whose password must change is sent.
@@ -53,9 +52,13 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; 
 
 pub async fn page_layer(State(ctx): State<PageCtx>, req: Request, next: Next) -> Response {
     let asset = ctx.template.starts_with("/assets/");
+    let method = crate::router::method_label(req.method());
+    let started = std::time::Instant::now();
     let mut response = guard(&ctx, req, next).await;
     security_headers(response.headers_mut(), asset);
-    response.extensions_mut().insert(RouteTemplate(ctx.template));
+    let (route, status) = (ctx.template, response.status().as_u16());
+    ctx.state.metrics.request(route, method, status);
+    tracing::debug!(method, route, status, micros = started.elapsed().as_micros() as u64, "request");
     response
 }
 

@@ -1,5 +1,6 @@
 //! `GET /api/health`: liveness without a key, and a way to test a key.
 
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use regpilot_keys::{Environment, KeyType};
 use serde::Serialize;
@@ -8,12 +9,12 @@ use utoipa::ToSchema;
 use crate::auth::Authenticated;
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct HealthResponse {
+pub struct HealthResponse<'a> {
     /// Always `ok`.
     pub status: &'static str,
     pub authenticated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+    pub project_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "gateway")]
     pub key_type: Option<KeyType>,
@@ -30,12 +31,12 @@ pub struct HealthResponse {
         (status = 401, description = "A key was sent and it is not valid", body = crate::openapi::ErrorBody),
     )
 )]
-pub async fn health(key: Option<Extension<Authenticated>>) -> Json<HealthResponse> {
-    Json(match key {
+pub async fn health(key: Option<Extension<Authenticated>>) -> Response {
+    Json(match &key {
         Some(Extension(Authenticated(k))) => HealthResponse {
             status: "ok",
             authenticated: true,
-            project_id: Some(k.project_id.to_string()),
+            project_id: Some(&k.project_id),
             key_type: Some(k.key_type),
             environment: Some(k.environment),
         },
@@ -43,4 +44,5 @@ pub async fn health(key: Option<Extension<Authenticated>>) -> Json<HealthRespons
             HealthResponse { status: "ok", authenticated: false, project_id: None, key_type: None, environment: None }
         }
     })
+    .into_response()
 }
