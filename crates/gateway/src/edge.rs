@@ -13,7 +13,7 @@ use std::task::{ready, Context, Poll};
 
 use axum::extract::Request;
 use axum::http::header::{self, HeaderValue};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use tower::{Layer, Service};
@@ -139,7 +139,9 @@ where
                 })
             }
             EdgeFutureProj::Done { response } => {
-                return Poll::Ready(Ok(response.take().expect("EdgeFuture polled after completion")))
+                return Poll::Ready(Ok(response
+                    .take()
+                    .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())));
             }
             EdgeFutureProj::Reshape { inner } => return inner.as_mut().poll(cx),
         };

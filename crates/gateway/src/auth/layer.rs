@@ -10,7 +10,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use regpilot_keys::Environment;
@@ -85,7 +85,7 @@ enum Before {
     /// Answer this without running the handler.
     Answer(Response, After),
     /// The limiter must be asked over the network (Redis).
-    AskLimiter(Request, After),
+    AskLimiter(Request, After, Keyed),
 }
 
 impl<S> Service<Request> for AuthService<S>
@@ -105,16 +105,15 @@ where
         match before(&self.ctx, req) {
             Before::Run(req, after) => AuthFuture::Handler { inner: self.inner.call(req), after: Some(after) },
             Before::Answer(response, after) => AuthFuture::Done { response: Some(finish(response, after)) },
-            Before::AskLimiter(req, after) => {
+            Before::AskLimiter(req, after, keyed) => {
                 // The service that was made ready answers this request; a clone waits its turn.
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 AuthFuture::Boxed {
                     inner: Box::pin(async move {
-                        let (response, after) = match ask_limiter(req, after).await {
-                            Before::Run(req, after) => (inner.call(req).await?, after),
-                            Before::Answer(response, after) => (response, after),
-                            Before::AskLimiter(..) => unreachable!("ask_limiter decides"),
+                        let (response, after) = match ask_limiter(req, after, keyed).await {
+                            Ok((req, after)) => (inner.call(req).await?, after),
+                            Err(answered) => answered,
                         };
                         Ok(finish(response, after))
                     }),
@@ -143,11 +142,13 @@ where
         match self.project() {
             AuthFutureProj::Handler { inner, after } => {
                 let response = ready!(inner.poll(cx))?;
-                let after = after.take().expect("AuthFuture polled after completion");
-                Poll::Ready(Ok(finish(response, after)))
+                Poll::Ready(Ok(match after.take() {
+                    Some(after) => finish(response, after),
+                    None => response,
+                }))
             }
             AuthFutureProj::Done { response } => {
-                Poll::Ready(Ok(response.take().expect("AuthFuture polled after completion")))
+                Poll::Ready(Ok(response.take().unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())))
             }
             AuthFutureProj::Boxed { inner } => inner.as_mut().poll(cx),
         }
@@ -192,21 +193,24 @@ fn before(ctx: &RouteCtx, mut req: Request) -> Before {
                 Some(refusal) => Before::Answer(refusal.into_response(), after),
             }
         }
-        None => Before::AskLimiter(req, after(Some(Keyed { key, verdict: None, now_us, ip }))),
+        None => Before::AskLimiter(req, after(None), Keyed { key, verdict: None, now_us, ip }),
     }
 }
 
-/// The Redis limiter's decision, then the scope.
-async fn ask_limiter(mut req: Request, mut after: After) -> Before {
-    let mut keyed = after.keyed.take().expect("a keyed request");
+/// The Redis limiter's decision, then the scope: the request to run, or the answer.
+async fn ask_limiter(
+    mut req: Request,
+    mut after: After,
+    mut keyed: Keyed,
+) -> Result<(Request, After), (Response, After)> {
     let state = &after.ctx.state;
     let spec = state.plans.spec(&keyed.key.project_id, keyed.key.environment);
     let checked = state.limiter.check(&keyed.key.id, spec, keyed.now_us).await;
     let refusal = decide(&after.ctx, &mut req, &mut keyed, checked);
     after.keyed = Some(keyed);
     match refusal {
-        None => Before::Run(req, after),
-        Some(refusal) => Before::Answer(refusal.into_response(), after),
+        None => Ok((req, after)),
+        Some(refusal) => Err((refusal.into_response(), after)),
     }
 }
 
@@ -302,7 +306,7 @@ fn rate_limit_headers(headers: &mut HeaderMap, v: &Verdict) {
 thread_local! {
     /// The last `x-ratelimit-reset` value made on this thread: it changes once a day.
     static RESET_VALUE: std::cell::RefCell<(i64, HeaderValue)> =
-        std::cell::RefCell::new((i64::MIN, HeaderValue::from_static("0")));
+        const { std::cell::RefCell::new((i64::MIN, HeaderValue::from_static("0"))) };
 }
 
 fn reset_value(at: i64) -> HeaderValue {
