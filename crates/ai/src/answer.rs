@@ -17,17 +17,18 @@ pub struct Completion {
     pub text: String,
     pub finish_reason: String,
     pub usage: TokenUsage,
-    /// The upstream's JSON, as received (`None` from the simulator).
-    pub raw: Option<Value>,
+    /// The upstream's JSON body, byte for byte as received (`None` from the simulator).
+    pub raw: Option<Bytes>,
 }
 
 impl Completion {
-    /// OpenAI's `chat.completion` object: the upstream's own, or one made for the simulator.
-    pub fn into_openai(self) -> Value {
+    /// OpenAI's `chat.completion` object as JSON bytes: the upstream's own, unchanged, or one
+    /// made for the simulator.
+    pub fn into_openai(self) -> Bytes {
         if let Some(raw) = self.raw {
             return raw;
         }
-        json!({
+        let made = json!({
             "id": self.id,
             "object": "chat.completion",
             "created": self.created,
@@ -42,7 +43,8 @@ impl Completion {
                 "completion_tokens": self.usage.completion,
                 "total_tokens": self.usage.total(),
             },
-        })
+        });
+        Bytes::from(made.to_string())
     }
 }
 

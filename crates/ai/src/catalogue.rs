@@ -14,8 +14,8 @@ use crate::tokens::Price;
 /// One upstream, ready to be called (or not, and why).
 pub struct Provider {
     pub name: String,
-    /// `{base_url}/chat/completions`.
-    pub(crate) endpoint: String,
+    /// `{base_url}/chat/completions`, parsed once (`None` for the simulator's stand-in).
+    pub(crate) endpoint: Option<reqwest::Url>,
     /// `Bearer <key>`, marked sensitive; `None` for upstreams that need no key.
     pub(crate) authorization: Option<HeaderValue>,
     /// The key itself, to scrub it from anything an upstream echoes back.
@@ -28,7 +28,7 @@ impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Provider")
             .field("name", &self.name)
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.endpoint.as_ref().map(reqwest::Url::as_str))
             .field("authorization", &self.authorization.as_ref().map(|_| "[redacted]"))
             .field("unavailable", &self.unavailable)
             .finish()
@@ -174,7 +174,7 @@ impl Catalogue {
             id: id.to_owned(),
             provider: Arc::new(Provider {
                 name: crate::SIMULATOR.into(),
-                endpoint: String::new(),
+                endpoint: None,
                 authorization: None,
                 key: None,
                 unavailable: Some("no provider offers this model".into()),
@@ -243,7 +243,9 @@ fn provider(p: &ProviderConfig) -> Result<Provider, ConfigError> {
         }
         None => None,
     };
-    Ok(Provider { name: p.name.clone(), endpoint: format!("{base}/chat/completions"), authorization, key, unavailable })
+    let endpoint = reqwest::Url::parse(&format!("{base}/chat/completions"))
+        .map_err(|e| invalid(format!("provider '{}': base_url is not a URL ({e})", p.name)))?;
+    Ok(Provider { name: p.name.clone(), endpoint: Some(endpoint), authorization, key, unavailable })
 }
 
 #[cfg(test)]
@@ -285,7 +287,10 @@ mod tests {
         assert_eq!(c.tier(Quality::Cheap).id, "small");
         assert_eq!(c.tier(Quality::Frontier).id, "big");
         assert_eq!(c.get("big").unwrap().qualities, vec![Quality::Frontier]);
-        assert_eq!(c.get("small").unwrap().provider.endpoint, "http://127.0.0.1:9/v1/chat/completions");
+        assert_eq!(
+            c.get("small").unwrap().provider.endpoint.as_ref().map(reqwest::Url::as_str),
+            Some("http://127.0.0.1:9/v1/chat/completions")
+        );
         assert!(c.get("small").unwrap().provider.unavailable.is_none());
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::Response;
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::{timeout, timeout_at, Instant};
 
@@ -78,8 +79,12 @@ pub(crate) async fn send(
     stream: bool,
     wait: Duration,
 ) -> Result<Response, UpstreamError> {
+    // A parsed URL, cloned: parsing it again per call costs more than the rest of the request.
+    let Some(endpoint) = &provider.endpoint else {
+        return Err(UpstreamError::Unreachable { provider: provider.name.clone() });
+    };
     let mut req = client
-        .post(&provider.endpoint)
+        .post(endpoint.clone())
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .header(ACCEPT, HeaderValue::from_static(if stream { "text/event-stream" } else { "application/json" }))
         .body(body);
@@ -148,28 +153,66 @@ pub(crate) async fn read_completion(
             }
         }
     }
-    parse_completion(provider, &body, prompt_estimate)
+    parse_completion(provider, body, prompt_estimate)
 }
 
-fn parse_completion(provider: &Provider, body: &[u8], prompt_estimate: u32) -> Result<Completion, UpstreamError> {
+/// The fields of a `chat.completion` the gateway reads; everything else is left to the bytes,
+/// which the OpenAI-compatible route passes on unchanged.
+#[derive(Deserialize)]
+struct WireCompletion {
+    id: Option<String>,
+    created: Option<serde_json::Number>,
+    model: Option<String>,
+    choices: Vec<WireChoice>,
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    message: Option<WireMessage>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireMessage {
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    prompt_tokens: Option<serde_json::Number>,
+    completion_tokens: Option<serde_json::Number>,
+}
+
+impl WireUsage {
+    fn tokens(&self) -> Option<TokenUsage> {
+        let n = |v: &Option<serde_json::Number>| v.as_ref()?.as_u64().and_then(|n| u32::try_from(n).ok());
+        Some(TokenUsage { prompt: n(&self.prompt_tokens)?, completion: n(&self.completion_tokens)? })
+    }
+}
+
+fn parse_completion(provider: &Provider, body: Vec<u8>, prompt_estimate: u32) -> Result<Completion, UpstreamError> {
     let protocol = || {
         tracing::warn!(provider = %provider.name, "upstream answer is not an OpenAI chat completion");
         UpstreamError::Protocol { provider: provider.name.clone() }
     };
-    let v: Value = serde_json::from_slice(body).map_err(|_| protocol())?;
-    let choice = v.pointer("/choices/0").ok_or_else(protocol)?;
-    let text = choice.pointer("/message/content").and_then(Value::as_str).unwrap_or("").to_owned();
-    let finish_reason = choice.get("finish_reason").and_then(Value::as_str).unwrap_or("stop").to_owned();
-    let usage = reported_usage(&v)
+    let wire: WireCompletion = serde_json::from_slice(&body).map_err(|_| protocol())?;
+    let choice = wire.choices.into_iter().next().ok_or_else(protocol)?;
+    let text = choice.message.and_then(|m| m.content).unwrap_or_default();
+    let finish_reason = choice.finish_reason.unwrap_or_else(|| "stop".to_owned());
+    let usage = wire
+        .usage
+        .as_ref()
+        .and_then(WireUsage::tokens)
         .unwrap_or(TokenUsage { prompt: prompt_estimate, completion: crate::tokens::estimate_text(&text) });
     Ok(Completion {
-        id: v.get("id").and_then(Value::as_str).unwrap_or("").to_owned(),
-        created: v.get("created").and_then(Value::as_i64).unwrap_or(0),
-        model: v.get("model").and_then(Value::as_str).unwrap_or("").to_owned(),
+        id: wire.id.unwrap_or_default(),
+        created: wire.created.and_then(|n| n.as_i64()).unwrap_or(0),
+        model: wire.model.unwrap_or_default(),
         text,
         finish_reason,
         usage,
-        raw: Some(v),
+        raw: Some(Bytes::from(body)),
     })
 }
 

@@ -8,6 +8,7 @@
 //! them, rather than passed on unchecked.
 
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use regpilot_ai::{ChatRequest, Quality};
@@ -188,7 +189,8 @@ pub async fn chat_completions(
     }
     let c = call.complete(&state).await?;
     let usage = c.usage;
-    let mut response = Json(c.into_openai()).into_response();
+    let json = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+    let mut response = (json, c.into_openai()).into_response();
     call.headers(response.headers_mut());
     call.usage_headers(response.headers_mut(), usage);
     Ok(response)
