@@ -1,11 +1,13 @@
 //! Running the gateway: load the plan table and key index, restore today's quotas, follow the
 //! change feeds, record usage, watch for unusual activity, and serve until a signal.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use regpilot_ai::{Ai, AiConfig};
 use regpilot_control::{Control, SessionPolicy};
 use regpilot_limits::{now_micros, FailureMode, Limiter};
@@ -127,15 +129,23 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
     let app = build_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown_state = state.clone();
     let grace = config.shutdown_grace;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            shutdown_state.set_ready(false);
-            // Streams ended at the deadline need a moment to write their last event.
-            shutdown_state.drain.run(grace, Duration::from_secs(2)).await;
-            tracing::info!("shutting down: closing connections");
-        })
-        .await?;
+    // Small writes (an SSE chunk, a short answer) go out at once, not after the previous ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        shutdown_state.set_ready(false);
+        // Streams ended at the deadline need a moment to write their last event.
+        shutdown_state.drain.run(grace, Duration::from_secs(2)).await;
+        tracing::info!("shutting down: closing connections");
+    });
+    // Spawned, so connections are accepted on a runtime worker: awaited here, the accept loop
+    // would run on the thread that called `block_on`, and every new connection would cost a
+    // hand-over between threads (bench/README.md).
+    tokio::spawn(server.into_future()).await.map_err(std::io::Error::other)??;
 
     let _ = stop_tx.send(true);
     let _ = follower.await;

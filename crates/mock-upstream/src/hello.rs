@@ -11,11 +11,13 @@
 //! ```
 
 use std::error::Error;
+use std::future::IntoFuture;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use clap::Parser;
 
@@ -54,11 +56,15 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
             writeln!(stdout, "listening on http://{}", listener.local_addr()?)?;
             stdout.flush()?;
         }
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        // As the gateway serves: TCP_NODELAY, and the accept loop on a runtime worker.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = wait_for_signal().await;
-            })
-            .await?;
+            });
+        tokio::spawn(server.into_future()).await??;
         Ok(())
     })
 }
