@@ -20,6 +20,7 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use clap::Parser;
+use regpilot_mock_upstream::wait_for_signal;
 
 /// A bare hello-world HTTP server for benchmarks.
 #[derive(Parser, Debug)]
@@ -67,21 +68,4 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         tokio::spawn(server.into_future()).await??;
         Ok(())
     })
-}
-
-/// Resolves on SIGINT or SIGTERM.
-#[cfg(unix)]
-async fn wait_for_signal() -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        interrupted = tokio::signal::ctrl_c() => interrupted,
-        _ = terminate.recv() => Ok(()),
-    }
-}
-
-/// Resolves on Ctrl-C.
-#[cfg(not(unix))]
-async fn wait_for_signal() -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await
 }

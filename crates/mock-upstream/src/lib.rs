@@ -166,3 +166,20 @@ impl MockUpstream {
         }
     }
 }
+
+/// Resolves on SIGINT or SIGTERM: how the benchmark and mock binaries stop.
+#[cfg(unix)]
+pub async fn wait_for_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted,
+        _ = terminate.recv() => Ok(()),
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+pub async fn wait_for_signal() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}

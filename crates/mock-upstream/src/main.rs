@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use regpilot_mock_upstream::{MockConfig, MockUpstream};
+use regpilot_mock_upstream::{wait_for_signal, MockConfig, MockUpstream};
 
 /// A mock OpenAI-compatible upstream (see the library's docs for the special models).
 #[derive(Parser, Debug)]
@@ -79,21 +79,4 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         drop(upstream);
         Ok(())
     })
-}
-
-/// Resolves on SIGINT or SIGTERM.
-#[cfg(unix)]
-async fn wait_for_signal() -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        interrupted = tokio::signal::ctrl_c() => interrupted,
-        _ = terminate.recv() => Ok(()),
-    }
-}
-
-/// Resolves on Ctrl-C.
-#[cfg(not(unix))]
-async fn wait_for_signal() -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await
 }
