@@ -2,21 +2,23 @@
 //!
 //! The request path, in the order each request meets it (see `router.rs`):
 //!
-//! 1. `observe`: starts the clock; afterwards records the request in the metrics (by route
-//!    template, method and status — never the URL's query, never a header).
-//! 2. `refuse_oversized`: a body declared larger than `max_body_bytes` is answered 413 at once.
-//! 3. `SetSensitiveRequestHeaders`: marks every header that can carry a key as sensitive, so
-//!    no `Debug` print of a request shows it.
-//! 4. `auth` (per route, from the route's declared [`access::Access`]): reads the key from the
-//!    headers in the SPEC's order, parses it (format + checksum, no I/O), digests it and looks
-//!    it up in the in-memory [`index::KeyIndex`] (401 here). Then the **rate limit**: the key's
+//! 1. [`edge`] (around the whole router): while the server drains, new requests get 503; a body
+//!    declared larger than `max_body_bytes` gets 413 at once; every header that can carry a key
+//!    is marked sensitive, so no `Debug` print of a request shows it; the request counts as in
+//!    flight until answered; errors under `/v1/` are rewritten in OpenAI's shape.
+//! 2. the router picks the route (unmatched requests go to the fallbacks, which count them).
+//! 3. `auth` (per route, [`auth::AuthLayer`], from the route's declared [`access::Access`]):
+//!    reads the key from the headers in the SPEC's order, parses it (format + checksum, no
+//!    I/O), digests it and looks it up in the in-memory [`index::KeyIndex`] (401 here). Then the **rate limit**: the key's
 //!    limits come from the in-memory [`plans::PlanTable`] (a tenth for development keys), and
 //!    the [`regpilot_limits::Limiter`] (in-process, or Redis) decides burst and daily quota
 //!    (429 here, with `Retry-After`). Then the scope the route needs (403 here). Otherwise it
 //!    adds the [`auth::Authenticated`] key to the request. Every answer to a valid key gets the
 //!    `x-ratelimit-*` headers, a log line as its environment asks, and a usage event on the
-//!    [`recorder`]'s bounded channel (never waited on; a full channel drops and counts).
-//! 5. the handler: reads its JSON body through [`json::ApiJson`] (size limit → 413, field errors
+//!    [`recorder`]'s bounded channel (never waited on; a full channel drops and counts). Every
+//!    answer of the route, with a key or without, is counted in the metrics by route template,
+//!    method and status (never the URL, never a header).
+//! 4. the handler: reads its JSON body through [`json::ApiJson`] (size limit → 413, field errors
 //!    → 400 naming the field) and calls the control-plane service layer.
 //!
 //! The web dashboard's pages ([`dashboard`]) are in the same router, in their own table with a
