@@ -37,7 +37,8 @@ pub fn key_header_names() -> impl Iterator<Item = &'static str> {
     SOURCES.iter().map(|(name, _)| *name)
 }
 
-/// Where `name` (lowercase, as `HeaderName` keeps it) is in [`SOURCES`].
+/// Where `name` (lowercase, as `HeaderName` keeps it) stands among the key headers, in priority
+/// order ([`key_header_names`]).
 pub fn key_header_index(name: &str) -> Option<usize> {
     SOURCES.iter().position(|(source, _)| *source == name)
 }
