@@ -157,37 +157,55 @@ pub(crate) async fn read_completion(
 }
 
 /// The fields of a `chat.completion` the gateway reads; everything else is left to the bytes,
-/// which the OpenAI-compatible route passes on unchanged.
+/// which the OpenAI-compatible route passes on unchanged. Only `choices` must have its type;
+/// any other field of an unexpected type reads as absent (a number where a string was
+/// expected, content given as parts), as a lenient upstream may send.
 #[derive(Deserialize)]
 struct WireCompletion {
-    id: Option<String>,
-    created: Option<serde_json::Number>,
-    model: Option<String>,
-    choices: Vec<WireChoice>,
-    usage: Option<WireUsage>,
+    id: Option<Lenient<String>>,
+    created: Option<Lenient<serde_json::Number>>,
+    model: Option<Lenient<String>>,
+    choices: Vec<Lenient<WireChoice>>,
+    usage: Option<Lenient<WireUsage>>,
 }
 
 #[derive(Deserialize)]
 struct WireChoice {
-    message: Option<WireMessage>,
-    finish_reason: Option<String>,
+    message: Option<Lenient<WireMessage>>,
+    finish_reason: Option<Lenient<String>>,
 }
 
 #[derive(Deserialize)]
 struct WireMessage {
-    content: Option<String>,
+    content: Option<Lenient<String>>,
 }
 
 #[derive(Deserialize)]
 struct WireUsage {
-    prompt_tokens: Option<serde_json::Number>,
-    completion_tokens: Option<serde_json::Number>,
+    prompt_tokens: Option<Lenient<serde_json::Number>>,
+    completion_tokens: Option<Lenient<serde_json::Number>>,
+}
+
+/// A value of the expected type, or anything else (skipped).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Lenient<T> {
+    Typed(T),
+    Other(serde::de::IgnoredAny),
+}
+
+/// The value when present and of its type.
+fn typed<T>(field: Option<Lenient<T>>) -> Option<T> {
+    match field? {
+        Lenient::Typed(t) => Some(t),
+        Lenient::Other(_) => None,
+    }
 }
 
 impl WireUsage {
-    fn tokens(&self) -> Option<TokenUsage> {
-        let n = |v: &Option<serde_json::Number>| v.as_ref()?.as_u64().and_then(|n| u32::try_from(n).ok());
-        Some(TokenUsage { prompt: n(&self.prompt_tokens)?, completion: n(&self.completion_tokens)? })
+    fn tokens(self) -> Option<TokenUsage> {
+        let n = |v| typed(v).and_then(|n: serde_json::Number| n.as_u64()).and_then(|n| u32::try_from(n).ok());
+        Some(TokenUsage { prompt: n(self.prompt_tokens)?, completion: n(self.completion_tokens)? })
     }
 }
 
@@ -197,20 +215,21 @@ fn parse_completion(provider: &Provider, body: Vec<u8>, prompt_estimate: u32) ->
         UpstreamError::Protocol { provider: provider.name.clone() }
     };
     let wire: WireCompletion = serde_json::from_slice(&body).map_err(|_| protocol())?;
-    let choice = wire.choices.into_iter().next().ok_or_else(protocol)?;
-    let text = choice.message.and_then(|m| m.content).unwrap_or_default();
-    let finish_reason = choice.finish_reason.unwrap_or_else(|| "stop".to_owned());
-    let usage = wire
-        .usage
-        .as_ref()
+    let first = wire.choices.into_iter().next().ok_or_else(protocol)?;
+    let (message, finish_reason) = match first {
+        Lenient::Typed(choice) => (typed(choice.message), typed(choice.finish_reason)),
+        Lenient::Other(_) => (None, None),
+    };
+    let text = message.and_then(|m| typed(m.content)).unwrap_or_default();
+    let usage = typed(wire.usage)
         .and_then(WireUsage::tokens)
         .unwrap_or(TokenUsage { prompt: prompt_estimate, completion: crate::tokens::estimate_text(&text) });
     Ok(Completion {
-        id: wire.id.unwrap_or_default(),
-        created: wire.created.and_then(|n| n.as_i64()).unwrap_or(0),
-        model: wire.model.unwrap_or_default(),
+        id: typed(wire.id).unwrap_or_default(),
+        created: typed(wire.created).and_then(|n| n.as_i64()).unwrap_or(0),
+        model: typed(wire.model).unwrap_or_default(),
         text,
-        finish_reason,
+        finish_reason: finish_reason.unwrap_or_else(|| "stop".to_owned()),
         usage,
         raw: Some(Bytes::from(body)),
     })
@@ -288,5 +307,50 @@ impl UpstreamStream {
         }
         let no_choices = v.get("choices").and_then(Value::as_array).is_none_or(|c| c.is_empty());
         Ok(Chunk { data: Bytes::from(data), text, finish_reason, usage_only: usage.is_some() && no_choices })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn provider() -> Provider {
+        Provider { name: "p".into(), endpoint: None, authorization: None, key: None, unavailable: None }
+    }
+
+    fn parse(body: &str) -> Result<Completion, UpstreamError> {
+        parse_completion(&provider(), body.as_bytes().to_vec(), 7)
+    }
+
+    #[test]
+    fn a_completion_is_read_and_kept_byte_for_byte() {
+        let body = r#"{"id":"c1","object":"chat.completion","created":1700000000,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5},"system_fingerprint":"x"}"#;
+        let c = parse(body).unwrap();
+        assert_eq!((c.id.as_str(), c.created, c.model.as_str()), ("c1", 1_700_000_000, "m"));
+        assert_eq!((c.text.as_str(), c.finish_reason.as_str()), ("Hi", "length"));
+        assert_eq!((c.usage.prompt, c.usage.completion), (3, 2));
+        assert_eq!(c.into_openai(), Bytes::from(body));
+    }
+
+    #[test]
+    fn fields_of_another_type_read_as_absent() {
+        let c = parse(
+            r#"{"id":5,"created":"soon","model":null,"choices":[{"message":{"content":[{"type":"text","text":"a"}]},"finish_reason":1}],"usage":{"prompt_tokens":"3","completion_tokens":2}}"#,
+        )
+        .unwrap();
+        assert_eq!((c.id.as_str(), c.created, c.model.as_str()), ("", 0, ""));
+        assert_eq!((c.text.as_str(), c.finish_reason.as_str()), ("", "stop"));
+        // Usage the upstream did not report as numbers is estimated.
+        assert_eq!(c.usage.prompt, 7);
+        let c = parse(r#"{"choices":["odd"],"usage":[1]}"#).unwrap();
+        assert_eq!((c.text.as_str(), c.usage.prompt), ("", 7));
+    }
+
+    #[test]
+    fn no_choice_is_a_protocol_error() {
+        for body in [r#"{"choices":[]}"#, r#"{"id":"x"}"#, r#"{"choices":{}}"#, "not json", "[]"] {
+            assert!(matches!(parse(body), Err(UpstreamError::Protocol { .. })), "{body}");
+        }
     }
 }
