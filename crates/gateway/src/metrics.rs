@@ -2,11 +2,11 @@
 //! methods, status codes and auth reasons: never a key, a digest or a URL.
 
 use std::collections::HashMap;
-
-use foldhash::fast::RandomState;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
+
+use foldhash::fast::RandomState;
 
 use crate::auth::AuthOutcome;
 
