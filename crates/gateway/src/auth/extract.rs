@@ -32,13 +32,9 @@ const SOURCES: [(&str, Form); 6] = [
     ("proxy-authorization", Form::Bearer),
 ];
 
-/// The headers that can carry a key, lowercase, in priority order.
-pub fn key_header_names() -> impl Iterator<Item = &'static str> {
-    SOURCES.iter().map(|(name, _)| *name)
-}
-
-/// Where `name` (lowercase, as `HeaderName` keeps it) stands among the key headers, in priority
-/// order ([`key_header_names`]).
+/// Where `name` (lowercase, as `HeaderName` keeps it) stands among the headers that can carry a
+/// key, in priority order (x-api-key, x-regpilot-key, api-key, authorization, x-authorization,
+/// proxy-authorization); `None` for any other header.
 pub fn key_header_index(name: &str) -> Option<usize> {
     SOURCES.iter().position(|(source, _)| *source == name)
 }

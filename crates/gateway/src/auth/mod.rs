@@ -3,7 +3,7 @@
 mod extract;
 mod layer;
 
-pub use extract::{find_key, key_header_index, key_header_names, Presented};
+pub use extract::{find_key, key_header_index, Presented};
 pub use layer::{AuthLayer, AuthService, Authenticated, RouteCtx};
 
 use regpilot_control::KeyStatus;
