@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use regpilot_ai::AiConfig;
-use regpilot_gateway::client_ip::TrustedProxies;
-use regpilot_gateway::FailureMode;
+use regpilot_gateway::{FailureMode, TrustedProxies};
 use serde::Deserialize;
 
 /// The settings file. Every field is optional; see `regpilot.example.toml`.

@@ -52,6 +52,8 @@ pub mod server;
 pub mod sse_body;
 pub mod state;
 
+pub use client_ip::TrustedProxies;
+pub use recorder::RecorderConfig;
 pub use regpilot_limits::FailureMode;
 pub use router::build_router;
 pub use server::{serve, GatewayConfig};

@@ -1,6 +1,5 @@
 use regpilot_control::{Control, SessionPolicy};
-use regpilot_gateway::recorder::RecorderConfig;
-use regpilot_gateway::GatewayConfig;
+use regpilot_gateway::{GatewayConfig, RecorderConfig};
 use regpilot_store::{redact_url, Store};
 
 use crate::output::Failure;
