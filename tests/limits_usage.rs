@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use regpilot_gateway::geo::testing::{country_db, Layout};
+use regpilot_gateway::testing::{country_db, Layout};
 use serde_json::Value;
 
 /// Usage is written every 50 ms in these tests, so reports are current almost at once.

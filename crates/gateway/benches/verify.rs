@@ -6,8 +6,8 @@ use std::hint::black_box;
 
 use axum::http::{HeaderMap, HeaderValue};
 use criterion::{criterion_group, criterion_main, Criterion};
-use regpilot_gateway::auth::{find_key, verify, AuthOutcome};
-use regpilot_gateway::index::KeyIndex;
+use regpilot_gateway::KeyIndex;
+use regpilot_gateway::{find_key, verify, AuthOutcome};
 use regpilot_keys::{digest, display_prefix, generate, Environment, KeyType};
 use regpilot_store::KeyRow;
 

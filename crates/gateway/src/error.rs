@@ -1,5 +1,11 @@
-//! Every error answer of the gateway, in the SPEC's JSON shape:
-//! `{"error": <message>, "code": <CODE>, ...details}`.
+//! Every error answer of the gateway, rendered once, in the dialect of its route
+//! (docs/architecture.md, "Error answers"):
+//!
+//! - RegPilot's own routes: `{"error": <message>, "code": <CODE>, ...details}`;
+//! - the OpenAI-compatible routes (`/v1/*`): OpenAI's shape, so OpenAI SDKs read them,
+//!   `{"error": {"message", "type", "param", "code"}, "code": <CODE>, ...details}` — the
+//!   RegPilot `code` and details stay at the top level beside it, so a client written against
+//!   RegPilot's shape still finds them.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -50,9 +56,77 @@ pub enum ApiError {
     NotImplemented(String),
 }
 
+/// Which error shape a route speaks. Routes under [`Dialect::OPENAI_PREFIX`] speak OpenAI's;
+/// the route table, the edge and the fallbacks all decide it with [`Dialect::of_path`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    RegPilot,
+    OpenAi,
+}
+
+impl Dialect {
+    /// The OpenAI-compatible routes' prefix.
+    pub const OPENAI_PREFIX: &'static str = "/v1/";
+
+    pub fn of_path(path: &str) -> Dialect {
+        if path.starts_with(Dialect::OPENAI_PREFIX) {
+            Dialect::OpenAi
+        } else {
+            Dialect::RegPilot
+        }
+    }
+}
+
+/// The shape of every error body (docs/architecture.md, "Error answers"). Some errors add
+/// details: `headers_checked` (401 missing key), `authenticated` (401 on `/api/health`),
+/// `required` (403), `field` (400), `limit_bytes` (413), `limit` and `retry_after` (429).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    pub code: String,
+    /// 429: the limit that was hit, `burst` or `daily`.
+    #[schema(nullable = false)]
+    pub limit: Option<String>,
+    /// 429: whole seconds to wait (also in the `Retry-After` header).
+    #[schema(nullable = false)]
+    pub retry_after: Option<u64>,
+}
+
+/// OpenAI's error object: `{"message", "type", "param", "code"}`.
+#[derive(Debug, Serialize)]
+pub struct OpenAiError<'a> {
+    pub message: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub param: Option<&'a str>,
+    pub code: &'a str,
+}
+
+impl OpenAiError<'_> {
+    /// OpenAI's error `type` for an HTTP status.
+    pub fn kind_of(status: StatusCode) -> &'static str {
+        match status.as_u16() {
+            401 => "authentication_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            429 => "rate_limit_error",
+            s if s >= 500 => "server_error",
+            _ => "invalid_request_error",
+        }
+    }
+}
+
+/// `error` is the message (RegPilot's shape) or OpenAI's error object.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Message<'a> {
+    Text(&'a str),
+    OpenAi(OpenAiError<'a>),
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
-    error: &'a str,
+    error: Message<'a>,
     code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     authenticated: Option<bool>,
@@ -73,7 +147,7 @@ struct Body<'a> {
 impl Body<'_> {
     fn new<'a>(error: &'a str, code: &'a str) -> Body<'a> {
         Body {
-            error,
+            error: Message::Text(error),
             code,
             authenticated: None,
             headers_checked: None,
@@ -128,6 +202,13 @@ fn capitalize(s: &str) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.render(Dialect::RegPilot)
+    }
+}
+
+impl ApiError {
+    /// The answer in the route's dialect.
+    pub fn render(self, dialect: Dialect) -> Response {
         let status = self.status();
         let upstream_message;
         let body = match &self {
@@ -169,6 +250,18 @@ impl IntoResponse for ApiError {
             ApiError::NoUpstream(m) => Body::new(m, "UPSTREAM_UNAVAILABLE"),
             ApiError::NotImplemented(m) => Body::new(m, "NOT_IMPLEMENTED"),
         };
+        let body = match (dialect, body.error) {
+            (Dialect::OpenAi, Message::Text(message)) => Body {
+                error: Message::OpenAi(OpenAiError {
+                    message,
+                    kind: OpenAiError::kind_of(status),
+                    param: body.field,
+                    code: body.code,
+                }),
+                ..body
+            },
+            (_, error) => Body { error, ..body },
+        };
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -182,5 +275,62 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+/// An error answered in OpenAI's shape: what the `/v1` handlers return, so `?` on an
+/// [`ApiError`] renders it in their dialect.
+#[derive(Debug)]
+pub struct OpenAiShaped(pub ApiError);
+
+impl From<ApiError> for OpenAiShaped {
+    fn from(e: ApiError) -> Self {
+        OpenAiShaped(e)
+    }
+}
+
+impl IntoResponse for OpenAiShaped {
+    fn into_response(self) -> Response {
+        self.0.render(Dialect::OpenAi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(e: ApiError, dialect: Dialect) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(e.render(dialect).into_body(), 4096).await.unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn one_error_in_both_dialects() {
+        let e = || ApiError::bad_request("messages", "messages must hold at least one message");
+        assert_eq!(
+            body(e(), Dialect::RegPilot).await,
+            serde_json::json!({"error": "messages must hold at least one message", "code": "INVALID_REQUEST", "field": "messages"})
+        );
+        assert_eq!(
+            body(e(), Dialect::OpenAi).await,
+            serde_json::json!({
+                "error": {"message": "messages must hold at least one message", "type": "invalid_request_error", "param": "messages", "code": "INVALID_REQUEST"},
+                "code": "INVALID_REQUEST",
+                "field": "messages",
+            })
+        );
+        let limited = ApiError::RateLimited { limit: "burst", retry_after: 1, with_authenticated: false };
+        let v = body(limited, Dialect::OpenAi).await;
+        assert_eq!(v["error"]["type"], "rate_limit_error");
+        assert_eq!(v["error"]["param"], serde_json::Value::Null);
+        assert_eq!((v["limit"].as_str(), v["retry_after"].as_u64()), (Some("burst"), Some(1)));
+    }
+
+    #[test]
+    fn the_dialect_follows_the_path() {
+        assert_eq!(Dialect::of_path("/v1/chat/completions"), Dialect::OpenAi);
+        assert_eq!(Dialect::of_path("/v1/unknown"), Dialect::OpenAi);
+        assert_eq!(Dialect::of_path("/v1"), Dialect::RegPilot);
+        assert_eq!(Dialect::of_path("/api/ai/chat"), Dialect::RegPilot);
     }
 }

@@ -8,13 +8,32 @@ use std::sync::RwLock;
 
 use foldhash::fast::RandomState;
 
-use crate::auth::AuthOutcome;
+/// The outcomes of a key check, as labelled in logs and metrics: `ok`, or why the key was
+/// refused (`path::auth::AuthOutcome::reason_index` indexes this list).
+pub const AUTH_REASONS: [&str; 8] =
+    ["ok", "missing", "malformed", "bad_checksum", "unknown", "inactive", "deleted", "expired"];
+
+/// A request method as a metrics label: the common ones by name, the rest as `OTHER`.
+pub fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+use axum::http::Method;
 
 #[derive(Default)]
 pub struct Metrics {
     /// foldhash, not SipHash: the labels are the server's own strings, and this is on every request.
     requests: RwLock<HashMap<(&'static str, &'static str, u16), AtomicU64, RandomState>>,
-    auth: [AtomicU64; AuthOutcome::REASONS.len()],
+    auth: [AtomicU64; AUTH_REASONS.len()],
     forbidden: AtomicU64,
     feed_errors: AtomicU64,
     feed_seq: AtomicU64,
@@ -228,7 +247,7 @@ impl Metrics {
             "# HELP regpilot_auth_outcomes_total Key checks by outcome (ok, or the reason a key was refused).\n",
         );
         out.push_str("# TYPE regpilot_auth_outcomes_total counter\n");
-        for (reason, n) in AuthOutcome::REASONS.iter().zip(&self.auth) {
+        for (reason, n) in AUTH_REASONS.iter().zip(&self.auth) {
             let _ = writeln!(out, "regpilot_auth_outcomes_total{{outcome=\"{reason}\"}} {}", n.load(Ordering::Relaxed));
         }
         let _ = writeln!(

@@ -1,29 +1,33 @@
-//! The route table and the layers around it (order documented in `lib.rs`).
+//! The route table and the layers around it (the order is in `docs/architecture.md`).
 
-use axum::extract::State;
+use std::sync::Arc;
+
 use axum::handler::Handler;
-use axum::http::Method;
+use axum::http::{Method, Uri};
 use axum::middleware::from_fn_with_state;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use regpilot_keys::Scope;
 
-use crate::access::Access;
-use crate::auth::{AuthLayer, RouteCtx};
-use crate::dashboard::{
-    self,
-    guard::{page_layer, PageCtx},
-};
-use crate::edge::EdgeLayer;
-use crate::error::ApiError;
-use crate::routes::{ai, compliance, health, openai, system, usage};
+use crate::admin::dashboard::guard::{page_layer, PageCtx};
+use crate::admin::dashboard::state::{DashShared, DashState, Dashboard};
+use crate::admin::dashboard::table::page_table;
+use crate::admin::{compliance, health, openapi, system, usage};
+use crate::ai::{chat, openai};
+use crate::error::{ApiError, Dialect};
+use crate::metrics::method_label;
+use crate::path::access::Access;
+use crate::path::auth::{AuthLayer, RouteCtx};
+use crate::path::edge::EdgeLayer;
 use crate::state::AppState;
 
-/// One route: method, path template, what it requires, and its handler.
+/// One route: method, path template, what it requires, the error shape it speaks, and its
+/// handler.
 pub struct RouteDef {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
+    pub dialect: Dialect,
     handler: MethodRouter<AppState>,
 }
 
@@ -33,7 +37,7 @@ where
     T: 'static,
 {
     let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-    RouteDef { method, path, access, handler: on(filter, handler) }
+    RouteDef { method, path, access, dialect: Dialect::of_path(path), handler: on(filter, handler) }
 }
 
 /// Every route the gateway serves. A route cannot be added without an [`Access`].
@@ -44,7 +48,7 @@ pub fn route_table() -> Vec<RouteDef> {
         route(M::GET, "/api/health", OptionalKey, health::health),
         route(M::GET, "/api/ready", Public, system::ready),
         route(M::GET, "/metrics", Public, system::metrics),
-        route(M::GET, "/api/openapi.json", Public, system::openapi),
+        route(M::GET, "/api/openapi.json", Public, openapi::serve),
         route(M::GET, "/api/compliance/violations", Needs(Scope::ComplianceRead), compliance::list_violations),
         route(M::POST, "/api/compliance/violations", Needs(Scope::ComplianceWrite), compliance::create_violation),
         route(M::PATCH, "/api/compliance/violations/{id}", Needs(Scope::ComplianceWrite), compliance::update_violation),
@@ -55,51 +59,47 @@ pub fn route_table() -> Vec<RouteDef> {
         route(M::POST, "/api/compliance/models/{id}/archive", Needs(Scope::ComplianceWrite), compliance::archive_model),
         route(M::GET, "/api/compliance/status", Needs(Scope::ComplianceRead), compliance::status),
         route(M::GET, "/api/usage", Needs(Scope::UsageRead), usage::usage),
-        route(M::POST, "/api/ai/chat", Needs(Scope::Chat), ai::chat),
-        route(M::POST, "/api/ai/complete", Needs(Scope::Chat), ai::complete),
-        route(M::GET, "/api/ai/models", Needs(Scope::Models), ai::models),
+        route(M::POST, "/api/ai/chat", Needs(Scope::Chat), chat::chat),
+        route(M::POST, "/api/ai/complete", Needs(Scope::Chat), chat::complete),
+        route(M::GET, "/api/ai/models", Needs(Scope::Models), chat::models),
         route(M::POST, "/v1/chat/completions", Needs(Scope::Chat), openai::chat_completions),
         route(M::GET, "/v1/models", Needs(Scope::Models), openai::models),
     ]
 }
 
-pub fn build_router(state: AppState) -> Router {
+/// The whole HTTP service: the API routes (each behind its auth layer), the dashboard's pages
+/// (each behind the page layer, with their own state), the fallbacks, and the edge around all.
+pub fn build_router(state: AppState, dashboard: Arc<Dashboard>) -> Router {
+    let table = route_table();
+    openapi::publish(table.iter().map(|def| (&def.method, def.path, def.access)));
     let mut router = Router::new();
-    for def in route_table() {
-        let ctx = RouteCtx { state: state.clone(), access: def.access, template: def.path };
+    for def in table {
+        let ctx = RouteCtx { state: state.clone(), access: def.access, template: def.path, dialect: def.dialect };
         router = router.route(def.path, def.handler.layer(AuthLayer(ctx)));
     }
-    for page in dashboard::page_table() {
-        let ctx = PageCtx { state: state.clone(), access: page.access, template: page.path };
-        router = router.route(page.path, page.handler.layer(from_fn_with_state(ctx, page_layer)));
+    let pages = DashState::new(DashShared {
+        control: state.control.clone(),
+        dashboard,
+        metrics: state.metrics.clone(),
+        trusted_proxies: state.trusted_proxies.clone(),
+    });
+    let mut dashboard = Router::new();
+    for page in page_table() {
+        let ctx = PageCtx { state: pages.clone(), access: page.access, template: page.path };
+        dashboard = dashboard.route(page.path, page.handler.layer(from_fn_with_state(ctx, page_layer)));
     }
+    // The fallbacks come last, so the method fallback applies to the dashboard's routes too.
+    let (unmatched, wrong_method) = (state.metrics.clone(), state.metrics.clone());
     router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())
+        .merge(dashboard.with_state(pages))
+        .fallback(move |method: Method, uri: Uri| async move {
+            unmatched.request("unmatched", method_label(&method), 404);
+            ApiError::NotFound("No such route".into()).render(Dialect::of_path(uri.path()))
+        })
+        .method_not_allowed_fallback(move |method: Method, uri: Uri| async move {
+            wrong_method.request("unmatched", method_label(&method), 405);
+            ApiError::MethodNotAllowed.render(Dialect::of_path(uri.path()))
+        })
         .layer(EdgeLayer(state))
-}
-
-/// Requests no route matches are counted here, under `unmatched`.
-async fn not_found(State(state): State<AppState>, method: Method) -> ApiError {
-    state.metrics.request("unmatched", method_label(&method), 404);
-    ApiError::NotFound("No such route".into())
-}
-
-async fn method_not_allowed(State(state): State<AppState>, method: Method) -> ApiError {
-    state.metrics.request("unmatched", method_label(&method), 405);
-    ApiError::MethodNotAllowed
-}
-
-pub(crate) fn method_label(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PATCH => "PATCH",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
-    }
 }

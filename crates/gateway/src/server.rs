@@ -16,13 +16,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::client_ip::TrustedProxies;
-use crate::dashboard::Dashboard;
-use crate::feed::{load_index, spawn_follower};
-use crate::geo::GeoIp;
-use crate::index::KeyIndex;
-use crate::recorder::{spawn_recorder, RecorderConfig};
-use crate::{build_router, AppState};
+use crate::admin::dashboard::state::Dashboard;
+use crate::path::client_ip::TrustedProxies;
+use crate::path::feed::{load_index, spawn_follower};
+use crate::path::geo::GeoIp;
+use crate::path::index::KeyIndex;
+use crate::path::recorder::{spawn_recorder, RecorderConfig};
+use crate::router::build_router;
+use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -106,14 +107,15 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
         .with_limiter(Arc::new(limiter))
         .with_usage(usage)
         .with_trusted_proxies(config.trusted_proxies.clone())
-        .with_ai(ai)
-        .with_dashboard(Dashboard::new(config.session_policy, config.secure_cookies));
+        .with_ai(ai);
+    let dashboard = Arc::new(Dashboard::new(config.session_policy, config.secure_cookies));
 
     let start = load_index(&store, &state).await?;
     restore_daily_counts(&store, &state).await?;
     let follower = spawn_follower(store.clone(), state.clone(), start, config.feed_poll, stop_rx.clone());
     let detector = spawn_alert_detector(state.control.clone(), config.alert_check, stop_rx.clone());
-    let housekeeping = spawn_housekeeping(store.clone(), state.clone(), config.usage_retention_days, stop_rx);
+    let housekeeping =
+        spawn_housekeeping(store.clone(), state.clone(), config.session_policy, config.usage_retention_days, stop_rx);
 
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
@@ -126,7 +128,7 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
         "listening on http://{local}"
     );
 
-    let app = build_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = build_router(state.clone(), dashboard).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown_state = state.clone();
     let grace = config.shutdown_grace;
     // Small writes (an SSE chunk, a short answer) go out at once, not after the previous ACK.
@@ -204,6 +206,7 @@ fn spawn_alert_detector(control: Control, every: Duration, mut shutdown: watch::
 fn spawn_housekeeping(
     store: Store,
     state: AppState,
+    sessions: SessionPolicy,
     retention_days: i64,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -222,7 +225,7 @@ fn spawn_housekeeping(
                 Ok(rows) => tracing::info!(rows, retention_days, "old usage deleted"),
                 Err(e) => tracing::warn!(error = %e, "deleting old usage failed; retrying later"),
             }
-            match state.control.sweep_sessions(state.dashboard.policy, now_ms()).await {
+            match state.control.sweep_sessions(sessions, now_ms()).await {
                 Ok(0) => {}
                 Ok(sessions) => tracing::info!(sessions, "expired dashboard sessions deleted"),
                 Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed; retrying later"),

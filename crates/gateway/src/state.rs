@@ -1,4 +1,5 @@
-//! What every handler can reach. One `Arc` around it all: every layer and handler clones the
+//! What the request path and the API handlers can reach (the dashboard has a state of its own,
+//! `admin/dashboard/state.rs`). One `Arc` around it all: every layer and handler clones the
 //! state per request, and one reference count is cheaper than one per field.
 
 use std::ops::Deref;
@@ -9,13 +10,12 @@ use regpilot_ai::Ai;
 use regpilot_control::Control;
 use regpilot_limits::Limiter;
 
-use crate::client_ip::TrustedProxies;
-use crate::dashboard::Dashboard;
-use crate::drain::Drain;
-use crate::index::KeyIndex;
 use crate::metrics::Metrics;
-use crate::plans::PlanTable;
-use crate::recorder::UsageRecorder;
+use crate::path::client_ip::TrustedProxies;
+use crate::path::drain::Drain;
+use crate::path::index::KeyIndex;
+use crate::path::plans::PlanTable;
+use crate::path::recorder::UsageRecorder;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -36,8 +36,6 @@ pub struct Shared {
     pub drain: Arc<Drain>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// The web dashboard's session settings, clock and login throttle.
-    pub dashboard: Arc<Dashboard>,
     /// False until the key index is loaded, and again while shutting down.
     ready: Arc<AtomicBool>,
 }
@@ -58,7 +56,6 @@ impl AppState {
             ai: None,
             drain: Arc::new(Drain::default()),
             max_body_bytes,
-            dashboard: Arc::new(Dashboard::default()),
             ready: Arc::new(AtomicBool::new(false)),
         }))
     }
@@ -84,10 +81,6 @@ impl AppState {
 
     pub fn with_ai(self, ai: Arc<Ai>) -> AppState {
         self.with(|s| s.ai = Some(ai))
-    }
-
-    pub fn with_dashboard(self, dashboard: Dashboard) -> AppState {
-        self.with(|s| s.dashboard = Arc::new(dashboard))
     }
 
     pub fn set_ready(&self, ready: bool) {

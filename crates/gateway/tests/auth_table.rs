@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use axum::http::{Method, StatusCode};
 use common::*;
 use regpilot_control::Actor;
-use regpilot_gateway::access::Access;
-use regpilot_gateway::auth::{find_key, verify, AuthOutcome, Presented};
-use regpilot_gateway::router::route_table;
+use regpilot_gateway::route_table;
+use regpilot_gateway::Access;
+use regpilot_gateway::{find_key, verify, AuthOutcome, Presented};
 use regpilot_keys::{Environment, KeyType, Scope};
 use regpilot_store::testing::backends;
 use regpilot_store::Backend;
@@ -519,7 +519,7 @@ async fn a_key_with_an_expiry_works_until_then_and_never_after() {
 
 #[test]
 fn verify_names_every_reason() {
-    let index = regpilot_gateway::index::KeyIndex::new();
+    let index = regpilot_gateway::KeyIndex::new();
     assert!(matches!(verify(Presented::None, &index, 0), AuthOutcome::Missing));
     assert!(matches!(verify(Presented::Unreadable, &index, 0), AuthOutcome::Malformed));
     assert!(matches!(verify(Presented::Key("sk_prod_short"), &index, 0), AuthOutcome::Malformed));
@@ -566,11 +566,11 @@ async fn an_index_loaded_at_start_up_sees_every_state() {
     let deleted = app.deleted_key(KeyType::Project).await;
     let expired = app.expired_key(KeyType::Project).await;
 
-    let index = std::sync::Arc::new(regpilot_gateway::index::KeyIndex::new());
+    let index = std::sync::Arc::new(regpilot_gateway::KeyIndex::new());
     let state = regpilot_gateway::AppState::new(app.control.clone(), index.clone(), MIB);
-    regpilot_gateway::feed::load_index(&app.store, &state).await.unwrap();
+    regpilot_gateway::load_index(&app.store, &state).await.unwrap();
     state.set_ready(true);
-    let second = regpilot_gateway::build_router(state);
+    let second = regpilot_gateway::build_router(state, Default::default());
     let now = regpilot_store::now_ms();
     assert!(matches!(verify(Presented::Key(&valid.secret), &index, now), AuthOutcome::Ok(_)));
     assert!(matches!(verify(Presented::Key(&inactive.secret), &index, now), AuthOutcome::Inactive(_)));

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::dashboard::*;
 use regpilot_control::{Actor, SessionPolicy};
-use regpilot_gateway::dashboard::Dashboard;
+use regpilot_gateway::Dashboard;
 use regpilot_store::testing::backends;
 use tower::ServiceExt;
 
@@ -44,9 +44,9 @@ async fn the_session_cookie_is_httponly_strict_and_new_at_each_login() {
 #[tokio::test]
 async fn secure_cookies_when_configured() {
     let (app, _) = app_with_user(regpilot_store::Backend::Sqlite).await;
-    let state = app.state.clone().with_dashboard(Dashboard::new(SessionPolicy::default(), true));
-    state.dashboard.clock.set(T0);
-    let router = regpilot_gateway::build_router(state);
+    let dashboard = std::sync::Arc::new(Dashboard::new(SessionPolicy::default(), true));
+    dashboard.clock.set(T0);
+    let router = regpilot_gateway::build_router(app.state.clone(), dashboard);
     let req = Request::builder()
         .method(Method::POST)
         .uri("/login")
@@ -75,7 +75,7 @@ async fn logout_ends_the_session() {
 async fn an_idle_session_expires_and_so_does_an_old_one() {
     for backend in backends() {
         let (app, _) = app_with_user(backend).await;
-        let clock = &app.state.dashboard.clock;
+        let clock = &app.dashboard.clock;
         let cookie = login(&app).await;
         clock.advance(29 * MINUTE);
         assert_eq!(get(&app, "/", Some(&cookie)).await.status, StatusCode::OK, "29 minutes idle");
@@ -121,7 +121,7 @@ async fn the_sixth_login_attempt_in_a_minute_is_refused() {
     assert_eq!(r.header("retry-after"), Some("60"));
     assert!(r.header("set-cookie").is_none());
     assert!(r.text().contains("Too many login attempts"));
-    app.state.dashboard.clock.advance(MINUTE);
+    app.dashboard.clock.advance(MINUTE);
     assert_eq!(login_as(&app, None, PASSWORD).await.status, StatusCode::SEE_OTHER);
 }
 

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use regpilot_gateway::access::Access;
-use regpilot_gateway::router::route_table;
+use regpilot_gateway::route_table;
+use regpilot_gateway::Access;
 use regpilot_keys::KeyType;
 use regpilot_store::Backend;
 use serde_json::{json, Value};

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, Method, Request};
 use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use regpilot_gateway::router::route_table;
+use regpilot_gateway::route_table;
 use regpilot_keys::KeyType;
 use regpilot_store::Backend;
 

@@ -17,7 +17,7 @@ pub const MINUTE: i64 = 60_000;
 pub async fn app_with_user(backend: regpilot_store::Backend) -> (TestApp, String) {
     let app = TestApp::new(backend).await;
     let user = app.control.create_user(&Actor::system(), EMAIL, PASSWORD.into(), "admin", false).await.unwrap();
-    app.state.dashboard.clock.set(T0);
+    app.dashboard.clock.set(T0);
     (app, user.id)
 }
 

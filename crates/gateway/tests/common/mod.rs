@@ -10,8 +10,8 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use regpilot_control::{Actor, Control, NewKey, NewProject, Plan};
-use regpilot_gateway::index::KeyIndex;
-use regpilot_gateway::{build_router, feed, AppState};
+use regpilot_gateway::KeyIndex;
+use regpilot_gateway::{build_router, catch_up, load_index, AppState, Dashboard, FeedPosition};
 use regpilot_keys::{Environment, KeyType};
 use regpilot_store::{AuditEntry, Backend, KeyRow, Store};
 use tower::ServiceExt;
@@ -108,11 +108,13 @@ pub struct TestApp {
     pub control: Control,
     pub index: Arc<KeyIndex>,
     pub state: AppState,
+    /// The dashboard's settings, clock and login throttle (its own state, beside `state`).
+    pub dashboard: Arc<Dashboard>,
     pub router: Router,
     /// A project created with the app, on a plan whose limits these tests never reach (the
     /// limits have their own tests).
     pub project_id: String,
-    feed_pos: Mutex<feed::FeedPosition>,
+    feed_pos: Mutex<FeedPosition>,
 }
 
 static ROW_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -142,16 +144,17 @@ impl TestApp {
         let index = Arc::new(KeyIndex::new());
         let ai = regpilot_ai::Ai::new(&ai).expect("AI config");
         let state = AppState::new(control.clone(), index.clone(), max_body_bytes).with_ai(Arc::new(ai));
-        let pos = feed::load_index(&store, &state).await.expect("load index");
+        let pos = load_index(&store, &state).await.expect("load index");
         state.set_ready(true);
-        let router = build_router(state.clone());
-        TestApp { backend, store, control, index, state, router, project_id, feed_pos: Mutex::new(pos) }
+        let dashboard = Arc::new(Dashboard::default());
+        let router = build_router(state.clone(), dashboard.clone());
+        TestApp { backend, store, control, index, state, dashboard, router, project_id, feed_pos: Mutex::new(pos) }
     }
 
     /// Applies every key change made since the last load to the index (what the follower does).
     pub async fn refresh(&self) {
         let after = *self.feed_pos.lock().unwrap();
-        let pos = feed::catch_up(&self.store, &self.state, after).await.expect("catch up");
+        let pos = catch_up(&self.store, &self.state, after).await.expect("catch up");
         *self.feed_pos.lock().unwrap() = pos;
     }
 

@@ -1,0 +1,50 @@
+//! Every dashboard page, with what it requires ([`PageAccess`]), like the API's route table.
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
+
+use super::access::PageAccess;
+use super::assets;
+use super::pages::{account, alerts, key, keys, login, projects};
+use super::state::DashState;
+
+/// One dashboard page: method, path template, what it requires, and its handler.
+pub struct PageDef {
+    pub path: &'static str,
+    pub access: PageAccess,
+    pub(crate) handler: MethodRouter<DashState>,
+}
+
+fn page<H, T>(method: Method, path: &'static str, access: PageAccess, handler: H) -> PageDef
+where
+    H: Handler<T, DashState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method).unwrap_or(MethodFilter::GET);
+    PageDef { path, access, handler: on(filter, handler) }
+}
+
+/// Every dashboard page. A page cannot be added without a [`PageAccess`].
+pub fn page_table() -> Vec<PageDef> {
+    use Method as M;
+    use PageAccess::{Anonymous, Manage, Session};
+    vec![
+        page(M::GET, "/assets/app.css", Anonymous, assets::css),
+        page(M::GET, "/assets/copy.js", Anonymous, assets::copy_js),
+        page(M::GET, "/login", Anonymous, login::form),
+        page(M::POST, "/login", Anonymous, login::submit),
+        page(M::POST, "/logout", Session, login::logout),
+        page(M::GET, "/account/password", Session, account::form),
+        page(M::POST, "/account/password", Session, account::submit),
+        page(M::GET, "/", Session, projects::list),
+        page(M::GET, "/projects/{id}", Session, projects::overview),
+        page(M::GET, "/projects/{id}/keys", Session, keys::list),
+        page(M::POST, "/projects/{id}/keys", Manage, keys::create),
+        page(M::GET, "/projects/{id}/keys/{key_id}", Session, key::page),
+        page(M::GET, "/projects/{id}/keys/{key_id}/{action}", Manage, keys::confirm),
+        page(M::POST, "/projects/{id}/keys/{key_id}/{action}", Manage, keys::apply),
+        page(M::GET, "/projects/{id}/alerts", Session, alerts::list),
+        page(M::POST, "/projects/{id}/alerts/{alert_id}/ack", Manage, alerts::ack),
+    ]
+}

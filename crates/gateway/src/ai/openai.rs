@@ -1,0 +1,215 @@
+//! The OpenAI-compatible endpoints: `POST /v1/chat/completions` (streamed and not) and
+//! `GET /v1/models`, in OpenAI's request and response shapes, so any OpenAI SDK pointed at
+//! `{gateway}/v1` works. Errors on these routes take OpenAI's shape too (`error.rs`): the handlers answer
+//! [`OpenAiShaped`], the auth layer and the fallbacks know the dialect from the route table.
+//!
+//! `model` is a model id from the catalogue, or a quality tier name (`cheap`, `balanced`,
+//! `frontier`). Besides OpenAI's parameters, `quality` and `governorMetadata` are accepted
+//! (an SDK's `extra_body`). Parameters the gateway does not know are refused with a 400 naming
+//! them, rather than passed on unchecked.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use regpilot_ai::{ChatRequest, Quality};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::call::{Call, Routing};
+use super::sse_body::{self, StreamFormat};
+use super::validate::{governor, max_tokens, messages, model_name, temperature, MessageIn};
+use crate::error::ErrorBody;
+use crate::error::{ApiError, OpenAiShaped};
+use crate::path::auth::Authenticated;
+use crate::path::json::ApiJson;
+use crate::state::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+/// OpenAI's chat-completions body (the parameters this gateway passes on).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatCompletionRequest {
+    /// A model id, or `cheap` / `balanced` / `frontier`.
+    model: String,
+    #[schema(value_type = Vec<Object>)]
+    messages: Vec<MessageIn>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    stream_options: Option<StreamOptions>,
+    #[serde(default)]
+    temperature: Option<f64>,
+    #[serde(default)]
+    max_tokens: Option<u32>,
+    #[serde(default)]
+    max_completion_tokens: Option<u32>,
+    /// `{"type": "text" | "json_object" | "json_schema", …}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    response_format: Option<Value>,
+    #[serde(default)]
+    top_p: Option<f64>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    stop: Option<Value>,
+    #[serde(default)]
+    presence_penalty: Option<f64>,
+    #[serde(default)]
+    frequency_penalty: Option<f64>,
+    #[serde(default)]
+    seed: Option<i64>,
+    #[serde(default)]
+    user: Option<String>,
+    /// Only 1.
+    #[serde(default)]
+    n: Option<u32>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    logit_bias: Option<Map<String, Value>>,
+    #[serde(default)]
+    logprobs: Option<bool>,
+    #[serde(default)]
+    top_logprobs: Option<u32>,
+    /// RegPilot: used when `model` is a tier name.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    quality: Option<Quality>,
+    /// RegPilot: asks for Governor validation.
+    #[serde(default, rename = "governorMetadata")]
+    #[schema(value_type = Option<Object>)]
+    governor_metadata: Option<Value>,
+}
+
+fn in_range(v: Option<f64>, field: &str, lo: f64, hi: f64) -> Result<(), ApiError> {
+    match v {
+        Some(x) if !(lo..=hi).contains(&x) => {
+            Err(ApiError::bad_request(field, format!("{field} must be between {lo} and {hi}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn prepare(
+    state: &AppState,
+    key: &crate::path::index::IndexedKey,
+    body: ChatCompletionRequest,
+) -> Result<(Call, bool, bool), ApiError> {
+    in_range(body.top_p, "top_p", 0.0, 1.0)?;
+    in_range(body.presence_penalty, "presence_penalty", -2.0, 2.0)?;
+    in_range(body.frequency_penalty, "frequency_penalty", -2.0, 2.0)?;
+    if body.n.is_some_and(|n| n != 1) {
+        return Err(ApiError::bad_request("n", "n: this gateway answers one choice per request (n = 1)"));
+    }
+    if body.top_logprobs.is_some_and(|n| n > 20) {
+        return Err(ApiError::bad_request("top_logprobs", "top_logprobs must be between 0 and 20"));
+    }
+    let json_mode = match &body.response_format {
+        None => false,
+        Some(f) => match f.get("type").and_then(Value::as_str) {
+            Some("text") => false,
+            Some("json_object" | "json_schema") => true,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "response_format",
+                    "response_format.type must be one of: text, json_object, json_schema",
+                ))
+            }
+        },
+    };
+    let mut passthrough = Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            passthrough.insert(k.to_owned(), v);
+        }
+    };
+    put("top_p", body.top_p.map(Value::from));
+    put("stop", body.stop);
+    put("presence_penalty", body.presence_penalty.map(Value::from));
+    put("frequency_penalty", body.frequency_penalty.map(Value::from));
+    put("seed", body.seed.map(Value::from));
+    put("user", body.user.map(Value::from));
+    put("logit_bias", body.logit_bias.map(Value::Object));
+    put("logprobs", body.logprobs.map(Value::from));
+    put("top_logprobs", body.top_logprobs.map(Value::from));
+    put("response_format", body.response_format);
+    if body.max_tokens.is_some() && body.max_completion_tokens.is_some() {
+        return Err(ApiError::bad_request(
+            "max_completion_tokens",
+            "max_tokens and max_completion_tokens cannot both be set",
+        ));
+    }
+    let request = ChatRequest {
+        messages: messages(body.messages)?,
+        temperature: temperature(body.temperature, "temperature")?,
+        max_tokens: max_tokens(body.max_tokens, "max_tokens")?,
+        max_completion_tokens: max_tokens(body.max_completion_tokens, "max_completion_tokens")?,
+        json_mode,
+        passthrough,
+    };
+    let model = model_name(Some(body.model))?;
+    let tier = model.as_deref().and_then(|m| m.parse::<Quality>().ok());
+    let routing = Routing {
+        quality: tier.or(body.quality).unwrap_or_default(),
+        model: if tier.is_some() { None } else { model.as_deref() },
+        governor: governor(&body.governor_metadata)?,
+    };
+    let stream = body.stream.unwrap_or(false);
+    let include_usage = body.stream_options.and_then(|o| o.include_usage).unwrap_or(false);
+    Ok((Call::prepare(state, key, routing, request)?, stream, include_usage))
+}
+
+/// OpenAI's chat completions: a `chat.completion` object, or with `"stream": true` a stream of
+/// `chat.completion.chunk` events ending with `data: [DONE]`.
+#[utoipa::path(
+    post, path = "/v1/chat/completions", tag = "openai", request_body = ChatCompletionRequest,
+    responses(
+        (status = 200, description = "chat.completion (or text/event-stream of chat.completion.chunk)", body = Object),
+        (status = 400, description = "A bad parameter, named (OpenAI error shape)", body = Object),
+        (status = 502, description = "The upstream failed", body = Object),
+        (status = 503, description = "No upstream configured or reachable", body = Object),
+        (status = 504, description = "The upstream did not answer in time", body = Object),
+    )
+)]
+pub async fn chat_completions(
+    State(state): State<AppState>,
+    Extension(Authenticated(key)): Extension<Authenticated>,
+    body: Result<ApiJson<ChatCompletionRequest>, ApiError>,
+) -> Result<Response, OpenAiShaped> {
+    let ApiJson(body) = body?;
+    let (call, stream, include_usage) = prepare(&state, &key, body)?;
+    if stream {
+        let s = call.stream(&state).await?;
+        return Ok(sse_body::response(&state, call, s, StreamFormat::OpenAi { include_usage }));
+    }
+    let c = call.complete(&state).await?;
+    let usage = c.usage;
+    let json = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+    let mut response = (json, c.into_openai()).into_response();
+    call.headers(response.headers_mut());
+    call.usage_headers(response.headers_mut(), usage);
+    Ok(response)
+}
+
+/// OpenAI's model list: every model in the catalogue.
+#[utoipa::path(
+    get, path = "/v1/models", tag = "openai",
+    responses((status = 200, description = "`{\"object\": \"list\", \"data\": [model…]}`", body = Object), (status = 503, body = ErrorBody))
+)]
+pub async fn models(State(state): State<AppState>) -> Result<Json<Value>, OpenAiShaped> {
+    let ai = crate::ai::call::ai_service(&state)?;
+    let data: Vec<Value> = ai
+        .catalogue()
+        .models()
+        .iter()
+        .map(|m| json!({"id": m.id, "object": "model", "created": 0, "owned_by": m.provider.name}))
+        .collect();
+    Ok(Json(json!({"object": "list", "data": data})))
+}
