@@ -167,9 +167,9 @@ impl Catalogue {
         }
     }
 
-    /// A model no provider offers, for the simulator only (development keys may name any
-    /// model): no price, and a provider that cannot be called.
-    pub fn unlisted(id: &str) -> Arc<ModelEntry> {
+    /// A model no provider offers, for the simulator only (see [`crate::Route`]): no price,
+    /// and a provider that cannot be called.
+    pub(crate) fn unlisted(id: &str) -> Arc<ModelEntry> {
         Arc::new(ModelEntry {
             id: id.to_owned(),
             provider: Arc::new(Provider {

@@ -1,9 +1,11 @@
-//! The AI side of RegPilot Gateway, free of HTTP-server concerns: which model a request goes to
-//! ([`catalogue`]), the OpenAI-compatible upstream client ([`upstream`]), the simulator that
-//! answers development keys ([`simulator`]), and token counts and cost ([`tokens`]).
+//! The AI side of RegPilot Gateway, free of HTTP-server concerns: the models on offer
+//! ([`catalogue`]), which model a request goes to and who answers it ([`Route`]), the
+//! OpenAI-compatible upstream client ([`upstream`]), the simulator that answers development keys
+//! ([`simulator`]), and token counts and cost ([`tokens`]).
 //!
-//! [`Ai`] is what the gateway holds: `complete` and `stream` call a model's provider;
-//! `simulate` and `simulate_stream` never touch the network.
+//! [`Ai`] is what the gateway holds: [`Ai::route`] decides, from the caller's key environment,
+//! the model and whether the simulator or the model's provider answers; `complete` and `stream`
+//! then call whichever the route names (the simulator never touches the network).
 
 mod answer;
 pub mod catalogue;
@@ -11,6 +13,7 @@ pub mod config;
 mod error;
 mod quality;
 mod request;
+mod route;
 pub mod simulator;
 mod sse;
 pub mod tokens;
@@ -27,9 +30,12 @@ pub use config::{AiConfig, ModelConfig, ProviderConfig, QualityConfig};
 pub use error::UpstreamError;
 pub use quality::{Mode, Quality};
 pub use request::{ChatRequest, Message, Role};
+pub use route::{Route, RouteError};
 pub use sse::SseParser;
 pub use tokens::{Price, TokenUsage};
 
+use regpilot_keys::Environment;
+use route::Answerer;
 use simulator::SimStream;
 use tokio::time::Instant;
 use upstream::UpstreamStream;
@@ -60,9 +66,19 @@ impl Ai {
         &self.catalogue
     }
 
-    /// A whole answer from the model's provider. The caller has checked the provider is
-    /// available ([`Provider::unavailable`]).
-    pub async fn complete(&self, model: &ModelEntry, req: &ChatRequest) -> Result<Completion, UpstreamError> {
+    /// The route of a request from a key of `environment`: the explicit `model`, else the
+    /// `quality` tier's; see [`Route`].
+    pub fn route(&self, environment: Environment, quality: Quality, model: Option<&str>) -> Result<Route, RouteError> {
+        Route::decide(&self.catalogue, environment, quality, model)
+    }
+
+    /// A whole answer from whoever the route names.
+    pub async fn complete(&self, route: &Route, req: &ChatRequest) -> Result<Completion, UpstreamError> {
+        let model = &route.model;
+        match route.answerer {
+            Answerer::Simulator => return Ok(simulator::complete(&model.id, req)),
+            Answerer::Provider => {}
+        }
         let deadline = Instant::now() + self.response_timeout;
         let body = req.upstream_body(&model.id, false).to_string().into_bytes();
         let response = upstream::send(&self.client, &model.provider, body, false, self.response_timeout).await?;
@@ -70,36 +86,26 @@ impl Ai {
         upstream::read_completion(&model.provider, response, deadline, self.response_timeout, prompt).await
     }
 
-    /// A stream from the model's provider, once its answer has begun.
-    pub async fn stream(&self, model: &ModelEntry, req: &ChatRequest) -> Result<ChatStream, UpstreamError> {
-        let body = req.upstream_body(&model.id, true).to_string().into_bytes();
-        let response = upstream::send(&self.client, &model.provider, body, true, self.response_timeout).await?;
-        Ok(ChatStream {
-            source: Source::Upstream(Box::new(UpstreamStream {
-                provider: model.provider.clone(),
-                response,
-                parser: SseParser::default(),
-                idle: self.idle_timeout,
-                reported: None,
-                finished: false,
-                done: false,
-            })),
-            prompt_estimate: tokens::estimate_prompt(&req.messages),
-            completion_chars: 0,
-        })
-    }
-
-    /// The simulator's answer (development keys): no network.
-    pub fn simulate(&self, model: &ModelEntry, req: &ChatRequest) -> Completion {
-        simulator::complete(&model.id, req)
-    }
-
-    pub fn simulate_stream(&self, model: &ModelEntry, req: &ChatRequest) -> ChatStream {
-        ChatStream {
-            source: Source::Sim(SimStream::new(&model.id, req, self.sim_delay)),
-            prompt_estimate: tokens::estimate_prompt(&req.messages),
-            completion_chars: 0,
-        }
+    /// A stream from whoever the route names, once its answer has begun.
+    pub async fn stream(&self, route: &Route, req: &ChatRequest) -> Result<ChatStream, UpstreamError> {
+        let model = &route.model;
+        let source = match route.answerer {
+            Answerer::Simulator => Source::Sim(SimStream::new(&model.id, req, self.sim_delay)),
+            Answerer::Provider => {
+                let body = req.upstream_body(&model.id, true).to_string().into_bytes();
+                let response = upstream::send(&self.client, &model.provider, body, true, self.response_timeout).await?;
+                Source::Upstream(Box::new(UpstreamStream {
+                    provider: model.provider.clone(),
+                    response,
+                    parser: SseParser::default(),
+                    idle: self.idle_timeout,
+                    reported: None,
+                    finished: false,
+                    done: false,
+                }))
+            }
+        };
+        Ok(ChatStream { source, prompt_estimate: tokens::estimate_prompt(&req.messages), completion_chars: 0 })
     }
 }
 

@@ -1,12 +1,12 @@
-//! One AI call, whichever route asked for it: the Governor check, the choice of model, the
-//! simulator for development keys or the model's provider for the others, the `x-regpilot-*`
-//! answer headers, and the usage record (model, tokens, cost) handed to the recorder.
+//! One AI call, whichever route asked for it: the Governor check, the route (model and who
+//! answers it, decided by `regpilot_ai` from the key's environment), the `x-regpilot-*` answer
+//! headers, and the usage record (model, tokens, cost) handed to the recorder.
 
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use regpilot_ai::{Ai, ChatRequest, ChatStream, Completion, ModelEntry, Quality, TokenUsage, UnknownModel};
-use regpilot_keys::{Environment, Scope};
+use regpilot_ai::{Ai, ChatRequest, ChatStream, Completion, Quality, Route, RouteError, TokenUsage};
+use regpilot_keys::Scope;
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -48,16 +48,12 @@ pub struct AnswerMeta<'a> {
     pub usage: UsageBody,
 }
 
-/// A call ready to go: the model is chosen and can be reached.
+/// A call ready to go: the model is chosen and whoever answers it can be reached.
 pub struct Call {
     ai: Arc<Ai>,
-    pub model: Arc<ModelEntry>,
-    /// Development keys: answered by the simulator.
-    pub simulated: bool,
+    pub route: Route,
     pub request: ChatRequest,
     key: IndexedKey,
-    /// Said in `x-regpilot-warning`: what a production key would have been refused for.
-    warning: Option<String>,
 }
 
 /// What a chat request asks of the gateway besides the messages.
@@ -88,34 +84,8 @@ impl Call {
             ));
         }
         let ai = ai_service(state)?.clone();
-        let simulated = key.environment == Environment::Development;
-        let mut warning = None;
-        let model = match ai.catalogue().route(routing.quality, routing.model) {
-            Ok(model) => model.clone(),
-            // Test mode answers any model name (so code written for another deployment runs
-            // offline), and says what a production key would get.
-            Err(UnknownModel(m)) if simulated && m.len() <= 200 && m.bytes().all(|b| b.is_ascii_graphic()) => {
-                warning = Some(format!("model '{m}' is offered by no configured provider; a production key gets 400"));
-                regpilot_ai::Catalogue::unlisted(&m)
-            }
-            Err(UnknownModel(m)) => {
-                return Err(ApiError::bad_request(
-                    "model",
-                    format!("Unknown model '{m}'; GET /api/ai/models lists the models offered"),
-                ))
-            }
-        };
-        if !simulated {
-            if let Some(why) = &model.provider.unavailable {
-                return Err(ApiError::NoUpstream(format!(
-                    "No upstream is configured for model '{}': provider '{}' cannot be called because {why}. \
-                     Set it, or configure [[ai.providers]] in the settings file (see docs/ai-gateway.md). \
-                     Development keys (sk_dev_…) are answered by the built-in simulator.",
-                    model.id, model.provider.name
-                )));
-            }
-        }
-        Ok(Call { ai, model, simulated, request, key: key.clone(), warning })
+        let route = ai.route(key.environment, routing.quality, routing.model).map_err(route_error)?;
+        Ok(Call { ai, route, request, key: key.clone() })
     }
 
     pub fn key_id(&self) -> &str {
@@ -123,17 +93,13 @@ impl Call {
     }
 
     pub fn provider(&self) -> &str {
-        if self.simulated {
-            SIMULATOR
-        } else {
-            &self.model.provider.name
-        }
+        self.route.provider()
     }
 
     pub fn answer_meta<'a>(&'a self, finish_reason: &'a str, usage: TokenUsage) -> AnswerMeta<'a> {
         AnswerMeta {
             provider: self.provider(),
-            model: &self.model.id,
+            model: self.route.model_id(),
             cache_hit: false,
             finish_reason,
             usage: UsageBody {
@@ -147,20 +113,11 @@ impl Call {
 
     /// Millionths of a cent; nothing in test mode.
     pub fn cost_ucents(&self, usage: TokenUsage) -> i64 {
-        if self.simulated {
-            0
-        } else {
-            self.model.price.cost_ucents(usage)
-        }
+        self.route.cost_ucents(usage)
     }
 
     pub async fn complete(&self, state: &AppState) -> Result<Completion, ApiError> {
-        if self.simulated {
-            let c = self.ai.simulate(&self.model, &self.request);
-            self.finish(state, c.usage, "ok");
-            return Ok(c);
-        }
-        match self.ai.complete(&self.model, &self.request).await {
+        match self.ai.complete(&self.route, &self.request).await {
             Ok(c) => {
                 self.finish(state, c.usage, "ok");
                 Ok(c)
@@ -174,10 +131,7 @@ impl Call {
     }
 
     pub async fn stream(&self, state: &AppState) -> Result<ChatStream, ApiError> {
-        if self.simulated {
-            return Ok(self.ai.simulate_stream(&self.model, &self.request));
-        }
-        self.ai.stream(&self.model, &self.request).await.map_err(|e| {
+        self.ai.stream(&self.route, &self.request).await.map_err(|e| {
             self.failed(state, e.kind());
             ApiError::Upstream(e)
         })
@@ -194,7 +148,7 @@ impl Call {
             key_id: self.key.id.clone(),
             project_id: self.key.project_id.clone(),
             at_ms: regpilot_store::now_ms(),
-            model: self.model.id.as_str().into(),
+            model: self.route.model_id().into(),
             provider: self.provider().into(),
             usage,
             cost_ucents: self.cost_ucents(usage),
@@ -203,16 +157,16 @@ impl Call {
 
     /// The headers every answer carries: the model, the provider, test mode.
     pub fn headers(&self, headers: &mut HeaderMap) {
-        if let Ok(v) = HeaderValue::from_str(&self.model.id) {
+        if let Ok(v) = HeaderValue::from_str(self.route.model_id()) {
             headers.insert(MODEL.clone(), v);
         }
         if let Ok(v) = HeaderValue::from_str(self.provider()) {
             headers.insert(PROVIDER.clone(), v);
         }
-        if self.simulated {
+        if self.route.test_mode() {
             headers.insert(TEST_MODE.clone(), HeaderValue::from_static("true"));
         }
-        if let Some(v) = self.warning.as_deref().and_then(|w| HeaderValue::from_str(w).ok()) {
+        if let Some(v) = self.route.warning().and_then(|w| HeaderValue::from_str(w).ok()) {
             headers.insert(WARNING.clone(), v);
         }
     }
@@ -226,6 +180,15 @@ impl Call {
         if let Ok(v) = HeaderValue::from_str(&format_cents(cents)) {
             headers.insert(CREDITS.clone(), v);
         }
+    }
+}
+
+/// A request that cannot be routed: an unknown model is a 400 on `model`, a provider that
+/// cannot be called a 503.
+fn route_error(e: RouteError) -> ApiError {
+    match e {
+        RouteError::UnknownModel(_) => ApiError::bad_request("model", e.to_string()),
+        RouteError::Unavailable { .. } => ApiError::NoUpstream(e.to_string()),
     }
 }
 
