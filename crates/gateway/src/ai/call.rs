@@ -14,9 +14,6 @@ use crate::path::index::IndexedKey;
 use crate::path::recorder::AiUsage;
 use crate::state::AppState;
 
-/// What the simulator is called in answers, logs and metrics.
-pub use regpilot_ai::SIMULATOR;
-
 pub static MODEL: HeaderName = HeaderName::from_static("x-regpilot-model");
 pub static PROVIDER: HeaderName = HeaderName::from_static("x-regpilot-provider");
 pub static PROMPT_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-prompt-tokens");
