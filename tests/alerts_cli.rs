@@ -7,7 +7,9 @@ mod common;
 
 use common::*;
 use regpilot_store::testing::{backends, fresh_url};
-use regpilot_store::{now_ms, AuditEntry, Backend, HourlyDelta, KeyRow, Store, UsageBatch, DAY_MS, HOUR_MS};
+use regpilot_store::{
+    now_ms, AuditEntry, Backend, HourlyDelta, KeyRow, Store, UsageBatch, UsageCounts, DAY_MS, HOUR_MS,
+};
 use serde_json::Value;
 
 /// A key 120 days old, never used, written straight to the store (the CLI only makes new keys).
@@ -37,10 +39,12 @@ fn spike(key_id: &str, project_id: &str, now: i64) -> Vec<HourlyDelta> {
         key_id: key_id.into(),
         project_id: project_id.into(),
         hour,
-        requests,
-        latency_us_sum: requests * 30_000,
-        latency_us_max: 45_000,
-        ..HourlyDelta::default()
+        counts: UsageCounts {
+            requests,
+            latency_us_sum: requests * 30_000,
+            latency_us_max: 45_000,
+            ..UsageCounts::default()
+        },
     };
     vec![
         row(this_hour - DAY_MS, 10),

@@ -178,15 +178,6 @@ pub struct KeyUsage {
     pub ai: AiUsage,
 }
 
-fn add(total: &mut UsageCounts, c: &UsageCounts) {
-    total.requests += c.requests;
-    total.errors += c.errors;
-    total.limited += c.limited;
-    total.refused += c.refused;
-    total.latency_us_sum += c.latency_us_sum;
-    total.latency_us_max = total.latency_us_max.max(c.latency_us_max);
-}
-
 /// One entry per day from `first` (a UTC midnight) to `last_day` inclusive.
 fn days_filled(buckets: &[(i64, UsageCounts)], first: i64, last_day: i64) -> Vec<DayUsage> {
     let by_day: HashMap<i64, &UsageCounts> = buckets.iter().map(|(d, c)| (*d, c)).collect();
@@ -262,7 +253,7 @@ impl Control {
         let mut total = UsageCounts::default();
         let mut lines = Vec::new();
         for (key_id, c) in &by_key {
-            add(&mut total, c);
+            total.add(c);
             if c.requests == 0 {
                 continue;
             }

@@ -160,7 +160,7 @@ each_backend!(key_usage_totals_hours_days_countries, |c: Control| async move {
     let pid = project(&c, "Acme").await;
     let web = key(&c, &pid, "web").await;
     let mut with_refused = hour(&web, PREV_HOUR, 8, 4, 2, 10);
-    with_refused.refused = 5;
+    with_refused.counts.refused = 5;
     write(
         &c,
         vec![

@@ -11,7 +11,7 @@ use common::dashboard::*;
 use common::TestApp;
 use regpilot_control::{Actor, KeyStatus};
 use regpilot_store::testing::backends;
-use regpilot_store::{day_start, hour_start, AlertRow, CountryDelta, HourlyDelta, ModelDelta, UsageBatch};
+use regpilot_store::{day_start, hour_start, AlertRow, CountryDelta, HourlyDelta, ModelDelta, UsageBatch, UsageCounts};
 
 struct Session {
     cookie: String,
@@ -74,12 +74,14 @@ async fn traffic(app: &TestApp, key_id: &str) {
             key_id: k.clone(),
             project_id: p.clone(),
             hour,
-            requests: 42,
-            errors: 4,
-            limited: 1,
-            refused: 0,
-            latency_us_sum: 42 * 25_000,
-            latency_us_max: 90_000,
+            counts: UsageCounts {
+                requests: 42,
+                errors: 4,
+                limited: 1,
+                refused: 0,
+                latency_us_sum: 42 * 25_000,
+                latency_us_max: 90_000,
+            },
         }],
         countries: vec![
             CountryDelta {

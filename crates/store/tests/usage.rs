@@ -57,12 +57,14 @@ fn hourly(key: &str, hour: i64, requests: i64, errors: i64, limited: i64, latenc
         key_id: key.into(),
         project_id: "p".into(),
         hour,
-        requests,
-        errors,
-        limited,
-        refused: 0,
-        latency_us_sum: requests * 1000,
-        latency_us_max: latency_max,
+        counts: UsageCounts {
+            requests,
+            errors,
+            limited,
+            refused: 0,
+            latency_us_sum: requests * 1000,
+            latency_us_max: latency_max,
+        },
     }
 }
 
@@ -131,7 +133,7 @@ each_backend!(write_usage_adds_up_across_batches, |s: Store| async move {
     };
     s.write_usage(&first).await.unwrap();
     let mut refused = hourly("k1", h, 20, 3, 4, 700);
-    refused.refused = 2;
+    refused.counts.refused = 2;
     let second = UsageBatch {
         hourly: vec![refused, hourly("k1", h + HOUR_MS, 1, 1, 0, 50)],
         countries: vec![country("k1", DAY0, "DE", 1)],
@@ -161,7 +163,8 @@ each_backend!(write_usage_adds_up_across_batches, |s: Store| async move {
     assert_eq!(figures, vec![(h, 35, 900), (h + HOUR_MS, 1, 50)]);
     let rows = s.usage_hours(&[h]).await.unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].requests, rows[0].errors, rows[0].limited, rows[0].refused), (35, 5, 5, 2));
+    let c = &rows[0].counts;
+    assert_eq!((c.requests, c.errors, c.limited, c.refused), (35, 5, 5, 2));
 
     let countries = s.usage_countries(UsageScope::Key("k1"), DAY0, DAY0 + DAY_MS).await.unwrap();
     let got: Vec<_> = countries.iter().map(|c| (c.country.as_str(), c.requests)).collect();
@@ -176,7 +179,7 @@ each_backend!(latency_max_is_the_maximum_whatever_the_order, |s: Store| async mo
             .unwrap();
     }
     let rows = s.usage_hours(&[DAY0]).await.unwrap();
-    assert_eq!((rows[0].latency_us_max, rows[0].latency_us_sum), (1200, 3000));
+    assert_eq!((rows[0].counts.latency_us_max, rows[0].counts.latency_us_sum), (1200, 3000));
 });
 
 each_backend!(last_used_is_raised_never_lowered, |s: Store| async move {

@@ -190,27 +190,27 @@ async fn hour_rules(
     out: &mut Vec<Finding>,
 ) -> Result<(), ControlError> {
     for row in store.usage_hours(hours).await? {
-        let rate = ratio(row.errors, row.requests);
-        let exact = row.errors as f64 / row.requests.max(1) as f64;
-        if row.requests >= rules.error_rate_min_requests && exact > rules.error_rate_threshold {
+        let rate = ratio(row.counts.errors, row.counts.requests);
+        let exact = row.counts.errors as f64 / row.counts.requests.max(1) as f64;
+        if row.counts.requests >= rules.error_rate_min_requests && exact > rules.error_rate_threshold {
             if let Some(key) = keys.live(&row.key_id).await? {
                 let message = format!(
                     "{} had {}% errors ({} of {} requests) in {}.",
                     label(&key),
                     round2(rate * 100.0),
-                    row.errors,
-                    row.requests,
+                    row.counts.errors,
+                    row.counts.requests,
                     hour_label(row.hour)
                 );
                 let detail = json!({
-                    "hour": rfc3339(row.hour), "requests": row.requests, "errors": row.errors,
+                    "hour": rfc3339(row.hour), "requests": row.counts.requests, "errors": row.counts.errors,
                     "error_rate": rate, "threshold": rules.error_rate_threshold,
                 });
                 let dedupe = format!("high_error_rate:{}:{}", key.id, row.hour);
                 out.push(finding(AlertKind::HighErrorRate, &key, dedupe, message, detail));
             }
         }
-        if row.refused >= rules.inactive_use_min_refused.max(1) {
+        if row.counts.refused >= rules.inactive_use_min_refused.max(1) {
             let Some(key) = keys.get(&row.key_id).await? else { continue };
             let state = match key.status.as_str() {
                 "deleted" => "it is deleted",
@@ -221,10 +221,10 @@ async fn hour_rules(
             let message = format!(
                 "{} was refused {} times in {} because {state}: something still uses it.",
                 label(&key),
-                row.refused,
+                row.counts.refused,
                 hour_label(row.hour)
             );
-            let detail = json!({"hour": rfc3339(row.hour), "refused": row.refused, "key_status": key.status});
+            let detail = json!({"hour": rfc3339(row.hour), "refused": row.counts.refused, "key_status": key.status});
             let dedupe = format!("inactive_key_use:{}:{}", key.id, day_start(row.hour));
             out.push(finding(AlertKind::InactiveKeyUse, &key, dedupe, message, detail));
         }

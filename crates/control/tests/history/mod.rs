@@ -4,7 +4,9 @@
 
 use regpilot_control::{Actor, Control, NewProject, Plan};
 use regpilot_keys::{digest, display_prefix, generate, Environment, KeyType};
-use regpilot_store::{AuditEntry, CountryDelta, HourlyDelta, KeyRow, ModelDelta, UsageBatch, DAY_MS, HOUR_MS};
+use regpilot_store::{
+    AuditEntry, CountryDelta, HourlyDelta, KeyRow, ModelDelta, UsageBatch, UsageCounts, DAY_MS, HOUR_MS,
+};
 
 /// 2026-03-10T00:00:00Z, a Tuesday.
 pub const DAY0: i64 = 1_773_100_800_000;
@@ -75,18 +77,22 @@ pub fn hour(k: &KeyRow, hour: i64, requests: i64, errors: i64, limited: i64, lat
         key_id: k.id.clone(),
         project_id: k.project_id.clone(),
         hour,
-        requests,
-        errors,
-        limited,
-        refused: 0,
-        latency_us_sum: requests * latency_ms * 1000,
-        latency_us_max: if requests > 0 { latency_ms * 1000 } else { 0 },
+        counts: UsageCounts {
+            requests,
+            errors,
+            limited,
+            refused: 0,
+            latency_us_sum: requests * latency_ms * 1000,
+            latency_us_max: if requests > 0 { latency_ms * 1000 } else { 0 },
+        },
     }
 }
 
 /// Attempts refused because the key was inactive, deleted or expired.
 pub fn refused(k: &KeyRow, hour: i64, refused: i64) -> HourlyDelta {
-    HourlyDelta { refused, ..self::hour(k, hour, 0, 0, 0, 0) }
+    let mut h = self::hour(k, hour, 0, 0, 0, 0);
+    h.counts.refused = refused;
+    h
 }
 
 pub fn country(k: &KeyRow, day: i64, country: &str, requests: i64) -> CountryDelta {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use compact_str::CompactString;
 use regpilot_ai::TokenUsage;
 use regpilot_keys::Environment;
-use regpilot_store::{day_start, hour_start, CountryDelta, HourlyDelta, ModelDelta, Store, UsageBatch};
+use regpilot_store::{day_start, hour_start, CountryDelta, HourlyDelta, ModelDelta, Store, UsageBatch, UsageCounts};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -111,29 +111,11 @@ impl Default for RecorderConfig {
     }
 }
 
-#[derive(Default)]
-struct Counts {
-    requests: i64,
-    errors: i64,
-    limited: i64,
-    refused: i64,
-    latency_us_sum: i64,
-    latency_us_max: i64,
-}
-
-impl Counts {
-    fn add(&mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Answered { status, latency_us, limited } => {
-                let latency = i64::try_from(latency_us).unwrap_or(i64::MAX);
-                self.requests += 1;
-                self.limited += i64::from(limited);
-                self.errors += i64::from(status >= 400 && status != 429);
-                self.latency_us_sum = self.latency_us_sum.saturating_add(latency);
-                self.latency_us_max = self.latency_us_max.max(latency);
-            }
-            Outcome::Refused => self.refused += 1,
-        }
+/// Counts one request's outcome.
+fn count(c: &mut UsageCounts, outcome: Outcome) {
+    match outcome {
+        Outcome::Answered { status, latency_us, limited } => c.record_answer(status, latency_us, limited),
+        Outcome::Refused => c.record_refusal(),
     }
 }
 
@@ -143,7 +125,7 @@ type AddressSlot = (CompactString, i64, Option<IpAddr>);
 /// Events aggregated since the last write.
 #[derive(Default)]
 struct Pending {
-    hourly: HashMap<(CompactString, i64), (Arc<str>, Counts)>,
+    hourly: HashMap<(CompactString, i64), (Arc<str>, UsageCounts)>,
     /// Per key, day and client address (with the key's project and a count); addresses become
     /// countries at flush time, one lookup per distinct address.
     addresses: HashMap<AddressSlot, (Arc<str>, i64)>,
@@ -165,9 +147,11 @@ struct ModelCounts {
 impl Pending {
     fn add(&mut self, e: &UsageEvent) {
         let hour = hour_start(e.at_ms);
-        let slot =
-            self.hourly.entry((e.key_id.clone(), hour)).or_insert_with(|| (e.project_id.clone(), Counts::default()));
-        slot.1.add(e.outcome);
+        let slot = self
+            .hourly
+            .entry((e.key_id.clone(), hour))
+            .or_insert_with(|| (e.project_id.clone(), UsageCounts::default()));
+        count(&mut slot.1, e.outcome);
         if let Outcome::Answered { .. } = e.outcome {
             let day = day_start(e.at_ms);
             self.addresses.entry((e.key_id.clone(), day, e.ip)).or_insert_with(|| (e.project_id.clone(), 0)).1 += 1;
@@ -193,16 +177,11 @@ impl Pending {
         let hourly = self
             .hourly
             .into_iter()
-            .map(|((key_id, hour), (project_id, c))| HourlyDelta {
+            .map(|((key_id, hour), (project_id, counts))| HourlyDelta {
                 key_id: key_id.into(),
                 project_id: project_id.to_string(),
                 hour,
-                requests: c.requests,
-                errors: c.errors,
-                limited: c.limited,
-                refused: c.refused,
-                latency_us_sum: c.latency_us_sum,
-                latency_us_max: c.latency_us_max,
+                counts,
             })
             .collect();
         let mut lookups: HashMap<Option<IpAddr>, String> = HashMap::new();
@@ -247,12 +226,12 @@ fn batch_rows(b: &UsageBatch) -> usize {
 
 /// The staging keys' per-minute summary lines (SPEC §2: "one summary line per minute per key").
 #[derive(Default)]
-struct Summaries(HashMap<CompactString, Counts>);
+struct Summaries(HashMap<CompactString, UsageCounts>);
 
 impl Summaries {
     fn add(&mut self, e: &UsageEvent) {
         if e.environment == Environment::Staging {
-            self.0.entry(e.key_id.clone()).or_default().add(e.outcome);
+            count(self.0.entry(e.key_id.clone()).or_default(), e.outcome);
         }
     }
 
@@ -417,10 +396,14 @@ mod tests {
         b.hourly.sort_by_key(|h| (h.key_id.clone(), h.hour));
         let first = &b.hourly[0];
         assert_eq!((first.key_id.as_str(), first.hour), ("k1", t));
-        assert_eq!((first.requests, first.errors, first.limited, first.refused), (3, 1, 1, 0));
-        assert_eq!((first.latency_us_sum, first.latency_us_max), (1005, 900));
-        assert_eq!((b.hourly[1].hour, b.hourly[1].requests), (t + HOUR_MS, 1));
-        assert_eq!((b.hourly[2].key_id.as_str(), b.hourly[2].refused, b.hourly[2].requests), ("k2", 1, 0));
+        let c = &first.counts;
+        assert_eq!((c.requests, c.errors, c.limited, c.refused), (3, 1, 1, 0));
+        assert_eq!((c.latency_us_sum, c.latency_us_max), (1005, 900));
+        assert_eq!((b.hourly[1].hour, b.hourly[1].counts.requests), (t + HOUR_MS, 1));
+        assert_eq!(
+            (b.hourly[2].key_id.as_str(), b.hourly[2].counts.refused, b.hourly[2].counts.requests),
+            ("k2", 1, 0)
+        );
         // Countries and last use come from answered requests only; no database: "unknown".
         assert_eq!(b.countries.len(), 1);
         assert_eq!((b.countries[0].country.as_str(), b.countries[0].requests), ("unknown", 4));
