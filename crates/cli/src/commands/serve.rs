@@ -28,7 +28,6 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
     }
     let (limits, usage) = (&settings.limits, &settings.usage);
     let config = GatewayConfig {
-        listen,
         max_body_bytes: settings.max_body_bytes,
         feed_poll: settings.feed_poll,
         redis_url: limits.redis_url.clone(),
@@ -51,5 +50,5 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
         },
         secure_cookies: settings.dashboard.secure_cookies,
     };
-    regpilot_gateway::serve(config, store).await.map_err(|e| Failure::runtime(e.to_string()))
+    regpilot_gateway::serve(listen, config, store).await.map_err(|e| Failure::runtime(e.to_string()))
 }
