@@ -1,6 +1,11 @@
 //! Settings: defaults that work on one machine, overridden by an optional TOML file, then by
 //! `REGPILOT_*` environment variables, then by command-line flags. Unknown keys in the file
-//! are an error.
+//! are an error. Each setting is declared once, in [`Settings::read`]; the example file and the
+//! README table are written from those declarations (`settings/docs.rs`).
+
+#[cfg(test)]
+mod docs;
+mod source;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,148 +13,97 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use regpilot_ai::AiConfig;
-use regpilot_gateway::{FailureMode, TrustedProxies};
+use regpilot_control::SessionPolicy;
+use regpilot_gateway::{FailureMode, GatewayConfig, RecorderConfig};
 use serde::Deserialize;
 
-/// The settings file. Every field is optional; see `regpilot.example.toml`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    /// env REGPILOT_LISTEN
-    listen: Option<String>,
-    /// env REGPILOT_DATABASE_URL
-    database_url: Option<String>,
-    /// env REGPILOT_DATA_DIR
-    data_dir: Option<PathBuf>,
-    /// env REGPILOT_MAX_BODY_BYTES
-    max_body_bytes: Option<usize>,
-    /// env REGPILOT_FEED_POLL_MS
-    feed_poll_ms: Option<u64>,
-    /// env REGPILOT_REDIS_URL
-    redis_url: Option<String>,
-    /// env REGPILOT_REDIS_TIMEOUT_MS
-    redis_timeout_ms: Option<u64>,
-    /// env REGPILOT_REDIS_FAILURE_MODE
-    redis_failure_mode: Option<String>,
-    /// env REGPILOT_TRUSTED_PROXIES (comma-separated there)
-    trusted_proxies: Option<Vec<String>>,
-    /// env REGPILOT_GEOIP_DB
-    geoip_db: Option<PathBuf>,
-    /// env REGPILOT_USAGE_FLUSH_MS
-    usage_flush_ms: Option<u64>,
-    /// env REGPILOT_STAGING_SUMMARY_SECS
-    staging_summary_secs: Option<u64>,
-    /// env REGPILOT_USAGE_RETENTION_DAYS
-    usage_retention_days: Option<i64>,
-    /// env REGPILOT_ALERT_CHECK_SECS
-    alert_check_secs: Option<u64>,
-    /// env REGPILOT_SHUTDOWN_GRACE_SECS
-    shutdown_grace_secs: Option<u64>,
-    /// env REGPILOT_SESSION_IDLE_MINUTES
-    session_idle_minutes: Option<i64>,
-    /// env REGPILOT_SESSION_LIFETIME_HOURS
-    session_lifetime_hours: Option<i64>,
-    /// env REGPILOT_SECURE_COOKIES
-    secure_cookies: Option<bool>,
-    /// Providers, models, quality tiers, upstream timeouts (the file only).
-    ai: Option<AiConfig>,
-}
+#[cfg(test)]
+use source::Doc;
+use source::{Setting, Source};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// As given; only `serve` reads it (see [`Settings::listen_addr`]).
     pub listen: String,
     pub database_url: String,
-    pub max_body_bytes: usize,
-    pub feed_poll: Duration,
-    pub limits: LimiterSettings,
-    pub usage: UsageSettings,
-    pub ai: AiConfig,
-    /// On SIGTERM, how long open streams may run on before they are ended.
-    pub shutdown_grace: Duration,
-    pub dashboard: DashboardSettings,
+    /// What `serve` runs with.
+    pub gateway: GatewayConfig,
 }
 
-/// The web dashboard's sessions.
-#[derive(Debug, Clone)]
-pub struct DashboardSettings {
-    /// A session unused this long ends.
-    pub idle: Duration,
-    /// A session ends this long after login, however active.
-    pub lifetime: Duration,
-    /// `Secure` on the session cookie: set it when browsers reach the server over HTTPS.
-    pub secure_cookies: bool,
+/// The values given on the command line, which win over everything else.
+#[derive(Debug, Default)]
+struct Flags {
+    database_url: Option<String>,
+    listen: Option<String>,
 }
 
-/// Where limits are kept: in-process, or in Redis shared by every instance.
-#[derive(Debug, Clone)]
-pub struct LimiterSettings {
-    pub redis_url: Option<String>,
-    pub redis_timeout: Duration,
-    pub redis_failure_mode: FailureMode,
-}
-
-/// Usage recording and monitoring.
-#[derive(Debug, Clone)]
-pub struct UsageSettings {
-    pub trusted_proxies: TrustedProxies,
-    /// `None`: no database configured and none in the data folder; countries are `unknown`.
-    pub geoip_db: Option<PathBuf>,
-    pub flush_every: Duration,
-    /// How often each staging key's one-line summary is logged (SPEC §2: every minute).
-    pub staging_summary: Duration,
-    /// Usage older than this is deleted.
-    pub retention_days: i64,
-    pub alert_check: Duration,
+/// The `[ai]` table, read on its own so that its errors keep their place in the file.
+#[derive(Deserialize)]
+struct AiSection {
+    ai: Option<AiConfig>,
 }
 
 /// The country database `serve` picks up from the data folder when none is configured
 /// (`scripts/serve` installs one there).
 pub const DATA_DIR_GEOIP_FILE: &str = "country.mmdb";
-pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 25;
-pub const DEFAULT_USAGE_FLUSH_MS: u64 = 1000;
-pub const DEFAULT_ALERT_CHECK_SECS: u64 = 60;
-pub const DEFAULT_STAGING_SUMMARY_SECS: u64 = 60;
-pub const DEFAULT_USAGE_RETENTION_DAYS: i64 = 400;
-pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
-pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 30;
-pub const DEFAULT_SESSION_LIFETIME_HOURS: i64 = 12;
-
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./regpilot-data";
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
-pub const DEFAULT_FEED_POLL_MS: u64 = 250;
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn env_parsed<T: std::str::FromStr>(name: &str) -> Result<Option<T>>
-where
-    T::Err: std::fmt::Display,
-{
-    match env(name) {
-        None => Ok(None),
-        Some(v) => v.trim().parse().map(Some).map_err(|e| anyhow::anyhow!("{name}={v:?} is not valid: {e}")),
-    }
-}
 
 impl Settings {
     /// `database_url` and `listen` are the command-line values, when given.
     pub fn load(config: Option<&Path>, database_url: Option<String>, listen: Option<String>) -> Result<Settings> {
-        let file = match config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read the settings file {}", path.display()))?;
-                toml::from_str::<FileSettings>(&text)
-                    .with_context(|| format!("invalid settings file {}", path.display()))?
-            }
-            None => FileSettings::default(),
+        let text = match config {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the settings file {}", path.display()))?,
+            None => String::new(),
         };
-        let listen = listen.or_else(|| env("REGPILOT_LISTEN")).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
-        let data_dir =
-            env("REGPILOT_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
-        let database_url = match database_url.or(file.database_url) {
+        let file_name = config.map(|p| p.display().to_string()).unwrap_or_default();
+        let env = |name: &str| std::env::var(name).ok();
+        Settings::parse(&text, &file_name, &env, Flags { database_url, listen })
+    }
+
+    fn parse(text: &str, file_name: &str, env: &dyn Fn(&str) -> Option<String>, flags: Flags) -> Result<Settings> {
+        let invalid = || format!("invalid settings file {file_name}");
+        let table: toml::Table = toml::from_str(text).with_context(invalid)?;
+        let ai = toml::from_str::<AiSection>(text).with_context(invalid)?.ai.unwrap_or_default();
+        if ai.connect_timeout_ms == 0 || ai.response_timeout_secs == 0 || ai.stream_idle_timeout_secs == 0 {
+            bail!("ai: connect_timeout_ms, response_timeout_secs and stream_idle_timeout_secs must be at least 1");
+        }
+        let mut src = Source::new(table, file_name, env);
+        let settings = Settings::read(&mut src, flags, ai)?;
+        if let Some(key) = src.unknown_keys("ai").first() {
+            let known: Vec<_> = src.docs.iter().map(|d| d.key).chain(["ai"]).collect();
+            bail!("{}: unknown setting `{key}` (the settings are {})", invalid(), known.join(", "));
+        }
+        Ok(settings)
+    }
+
+    /// Every setting but the `[ai]` table, declared where its value goes. Adding a setting is
+    /// one `src.read(Setting::new(…)…)` here (and the field it fills).
+    fn read(src: &mut Source, flags: Flags, ai: AiConfig) -> Result<Settings> {
+        let listen = src.read(
+            Setting::new(
+                "listen",
+                "REGPILOT_LISTEN",
+                "Address `regpilot serve` listens on: `IP:PORT`, `[IPv6]:PORT` or `localhost:PORT`.",
+            )
+            .default(DEFAULT_LISTEN.to_owned())
+            .flag("serve --listen", flags.listen),
+        )?;
+        let data_dir: PathBuf = src.read(
+            Setting::new("data_dir", "REGPILOT_DATA_DIR", "Folder of the embedded SQLite store.")
+                .default(DEFAULT_DATA_DIR.into()),
+        )?;
+        let database_url = src.read_opt(
+            Setting::new(
+                "database_url",
+                "REGPILOT_DATABASE_URL",
+                "Store: `sqlite:///absolute/path.db` (created if missing) or `postgres://user:pass@host/db`.",
+            )
+            .unset("`sqlite://<data_dir>/regpilot.db`", "\"postgres://regpilot@127.0.0.1/regpilot\"")
+            .flag("--database-url", flags.database_url),
+        )?;
+        let database_url = match database_url {
             Some(url) => url,
             None => {
                 let relative = data_dir.strip_prefix(".").unwrap_or(&data_dir);
@@ -158,105 +112,200 @@ impl Settings {
                 format!("sqlite://{}", dir.join("regpilot.db").display())
             }
         };
-        let max_body_bytes =
-            env_parsed("REGPILOT_MAX_BODY_BYTES")?.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES);
-        if max_body_bytes == 0 {
-            bail!("max_body_bytes must be at least 1");
-        }
-        let poll_ms = env_parsed("REGPILOT_FEED_POLL_MS")?.or(file.feed_poll_ms).unwrap_or(DEFAULT_FEED_POLL_MS);
-        if !(10..=1000).contains(&poll_ms) {
-            bail!("feed_poll_ms must be between 10 and 1000 (changes must reach every instance within 1 s)");
-        }
-        let limits = LimiterSettings {
-            redis_url: env("REGPILOT_REDIS_URL").or(file.redis_url).filter(|u| !u.trim().is_empty()),
-            redis_timeout: Duration::from_millis(
-                env_parsed("REGPILOT_REDIS_TIMEOUT_MS")?.or(file.redis_timeout_ms).unwrap_or(DEFAULT_REDIS_TIMEOUT_MS),
+        let (minutes_ms, hours_ms) = (|m: i64| m * 60_000, |h: i64| h * 3_600_000);
+        let gateway = GatewayConfig {
+            max_body_bytes: src.read(
+                Setting::new(
+                    "max_body_bytes",
+                    "REGPILOT_MAX_BODY_BYTES",
+                    "Largest request body accepted (bytes); larger ones get 413.",
+                )
+                .default(1024 * 1024)
+                .at_least(1),
+            )?,
+            feed_poll: Duration::from_millis(
+                src.read(
+                    Setting::new(
+                        "feed_poll_ms",
+                        "REGPILOT_FEED_POLL_MS",
+                        "How often each instance polls the change feed (ms).",
+                    )
+                    .note("PostgreSQL also pushes changes at once with LISTEN/NOTIFY.")
+                    .default(250)
+                    .range(10, 1000)
+                    .why("changes must reach every instance within 1 s"),
+                )?,
             ),
-            redis_failure_mode: match env("REGPILOT_REDIS_FAILURE_MODE").or(file.redis_failure_mode) {
-                Some(m) => m.trim().parse().map_err(|e| anyhow::anyhow!("redis_failure_mode: {e}"))?,
-                None => FailureMode::Local,
+            shutdown_grace: Duration::from_secs(
+                src.read(
+                    Setting::new(
+                        "shutdown_grace_secs",
+                        "REGPILOT_SHUTDOWN_GRACE_SECS",
+                        "On SIGTERM, how long open streams may run on before they are ended (seconds).",
+                    )
+                    .note(
+                        "The server drains: /api/ready answers 503, new requests get 503, requests in flight \
+                         finish, and open streams are ended with a final error event after this long. Then usage \
+                         is written and the process exits 0.",
+                    )
+                    .default(20)
+                    .range(0, 3600),
+                )?,
+            ),
+            redis_url: src
+                .read_opt(
+                    Setting::new(
+                        "redis_url",
+                        "REGPILOT_REDIS_URL",
+                        "Redis shared by every instance, so limits hold across all of them: \
+                         `redis://[user:pass@]host:port[/db]`.",
+                    )
+                    .section("Rate limits")
+                    .unset("none (limits in-process, one instance)", "\"redis://127.0.0.1:6379\""),
+                )?
+                .filter(|u: &String| !u.trim().is_empty()),
+            redis_timeout: Duration::from_millis(
+                src.read(
+                    Setting::new(
+                        "redis_timeout_ms",
+                        "REGPILOT_REDIS_TIMEOUT_MS",
+                        "Longest wait for Redis on the request path (ms).",
+                    )
+                    .default(25)
+                    .range(1, 5000),
+                )?,
+            ),
+            redis_failure_mode: src
+                .read(
+                    Setting::new(
+                        "redis_failure_mode",
+                        "REGPILOT_REDIS_FAILURE_MODE",
+                        "While Redis is unreachable: `local` (decide in-process: limits hold per instance), \
+                         `open` (admit without a limit) or `closed` (answer 503 NOT_READY).",
+                    )
+                    .note("Never a 429 it cannot justify.")
+                    .default(FailureMode::Local.as_str().to_owned()),
+                )?
+                .trim()
+                .parse()
+                .map_err(|e| anyhow::anyhow!("redis_failure_mode: {e}"))?,
+            trusted_proxies: src
+                .read(
+                    Setting::new(
+                        "trusted_proxies",
+                        "REGPILOT_TRUSTED_PROXIES",
+                        "Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges \
+                         (comma-separated in the environment variable).",
+                    )
+                    .section("Usage monitoring")
+                    .note("Empty: the client is always the socket peer.")
+                    .default(Vec::new()),
+                )?
+                .join(",")
+                .parse()
+                .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?,
+            geoip_db: src
+                .read_opt(
+                    Setting::new(
+                        "geoip_db",
+                        "REGPILOT_GEOIP_DB",
+                        "MaxMind-format country database (`.mmdb`); without one, countries are recorded as \
+                         `unknown`.",
+                    )
+                    .unset("`<data_dir>/country.mmdb` if present", "\"/var/lib/regpilot/country.mmdb\""),
+                )?
+                .or_else(|| Some(data_dir.join(DATA_DIR_GEOIP_FILE)).filter(|p| p.is_file())),
+            usage: RecorderConfig {
+                flush_every: Duration::from_millis(
+                    src.read(
+                        Setting::new(
+                            "usage_flush_ms",
+                            "REGPILOT_USAGE_FLUSH_MS",
+                            "How often recorded usage is written to the store (ms).",
+                        )
+                        .default(1000)
+                        .range(10, 60_000),
+                    )?,
+                ),
+                summary_every: Duration::from_secs(
+                    src.read(
+                        Setting::new(
+                            "staging_summary_secs",
+                            "REGPILOT_STAGING_SUMMARY_SECS",
+                            "How often each staging key's one-line usage summary is logged (seconds).",
+                        )
+                        .default(60)
+                        .range(1, 3600),
+                    )?,
+                ),
+                ..RecorderConfig::default()
             },
-        };
-        if !(1..=5000).contains(&limits.redis_timeout.as_millis()) {
-            bail!("redis_timeout_ms must be between 1 and 5000");
-        }
-        let proxies = env("REGPILOT_TRUSTED_PROXIES").or(file.trusted_proxies.map(|l| l.join(",")));
-        let trusted_proxies = match proxies {
-            Some(list) => list.parse().map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?,
-            None => TrustedProxies::default(),
-        };
-        let in_data_dir = data_dir.join(DATA_DIR_GEOIP_FILE);
-        let geoip_db = env("REGPILOT_GEOIP_DB")
-            .map(PathBuf::from)
-            .or(file.geoip_db)
-            .or_else(|| in_data_dir.is_file().then_some(in_data_dir));
-        let flush_ms = env_parsed("REGPILOT_USAGE_FLUSH_MS")?.or(file.usage_flush_ms).unwrap_or(DEFAULT_USAGE_FLUSH_MS);
-        if !(10..=60_000).contains(&flush_ms) {
-            bail!("usage_flush_ms must be between 10 and 60000");
-        }
-        let summary_secs = env_parsed("REGPILOT_STAGING_SUMMARY_SECS")?
-            .or(file.staging_summary_secs)
-            .unwrap_or(DEFAULT_STAGING_SUMMARY_SECS);
-        if !(1..=3600).contains(&summary_secs) {
-            bail!("staging_summary_secs must be between 1 and 3600");
-        }
-        let retention_days = env_parsed("REGPILOT_USAGE_RETENTION_DAYS")?
-            .or(file.usage_retention_days)
-            .unwrap_or(DEFAULT_USAGE_RETENTION_DAYS);
-        if !(31..=3660).contains(&retention_days) {
-            bail!("usage_retention_days must be between 31 and 3660 (reports and alert rules look 30 days back)");
-        }
-        let alert_secs =
-            env_parsed("REGPILOT_ALERT_CHECK_SECS")?.or(file.alert_check_secs).unwrap_or(DEFAULT_ALERT_CHECK_SECS);
-        if !(1..=3600).contains(&alert_secs) {
-            bail!("alert_check_secs must be between 1 and 3600");
-        }
-        let usage = UsageSettings {
-            trusted_proxies,
-            geoip_db,
-            flush_every: Duration::from_millis(flush_ms),
-            staging_summary: Duration::from_secs(summary_secs),
-            retention_days,
-            alert_check: Duration::from_secs(alert_secs),
-        };
-        let grace_secs = env_parsed("REGPILOT_SHUTDOWN_GRACE_SECS")?
-            .or(file.shutdown_grace_secs)
-            .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECS);
-        if grace_secs > 3600 {
-            bail!("shutdown_grace_secs must be between 0 and 3600");
-        }
-        let idle_minutes = env_parsed("REGPILOT_SESSION_IDLE_MINUTES")?
-            .or(file.session_idle_minutes)
-            .unwrap_or(DEFAULT_SESSION_IDLE_MINUTES);
-        if !(1..=1440).contains(&idle_minutes) {
-            bail!("session_idle_minutes must be between 1 and 1440");
-        }
-        let lifetime_hours = env_parsed("REGPILOT_SESSION_LIFETIME_HOURS")?
-            .or(file.session_lifetime_hours)
-            .unwrap_or(DEFAULT_SESSION_LIFETIME_HOURS);
-        if !(1..=720).contains(&lifetime_hours) {
-            bail!("session_lifetime_hours must be between 1 and 720");
-        }
-        let dashboard = DashboardSettings {
-            idle: Duration::from_secs(idle_minutes as u64 * 60),
-            lifetime: Duration::from_secs(lifetime_hours as u64 * 3600),
-            secure_cookies: env_parsed("REGPILOT_SECURE_COOKIES")?.or(file.secure_cookies).unwrap_or(false),
-        };
-        let ai = file.ai.unwrap_or_default();
-        if ai.connect_timeout_ms == 0 || ai.response_timeout_secs == 0 || ai.stream_idle_timeout_secs == 0 {
-            bail!("ai: connect_timeout_ms, response_timeout_secs and stream_idle_timeout_secs must be at least 1");
-        }
-        Ok(Settings {
-            listen,
-            database_url,
-            max_body_bytes,
-            feed_poll: Duration::from_millis(poll_ms),
-            limits,
-            usage,
+            usage_retention_days: src.read(
+                Setting::new(
+                    "usage_retention_days",
+                    "REGPILOT_USAGE_RETENTION_DAYS",
+                    "Usage older than this many days is deleted.",
+                )
+                .default(400)
+                .range(31, 3660)
+                .why("reports and alert rules look 30 days back"),
+            )?,
+            alert_check: Duration::from_secs(
+                src.read(
+                    Setting::new(
+                        "alert_check_secs",
+                        "REGPILOT_ALERT_CHECK_SECS",
+                        "How often the unusual-activity rules run (seconds).",
+                    )
+                    .default(60)
+                    .range(1, 3600),
+                )?,
+            ),
+            session_policy: SessionPolicy {
+                idle_ms: minutes_ms(
+                    src.read(
+                        Setting::new(
+                            "session_idle_minutes",
+                            "REGPILOT_SESSION_IDLE_MINUTES",
+                            "A dashboard session unused this many minutes ends.",
+                        )
+                        .section("Dashboard")
+                        .default(30)
+                        .range(1, 1440),
+                    )?,
+                ),
+                lifetime_ms: hours_ms(
+                    src.read(
+                        Setting::new(
+                            "session_lifetime_hours",
+                            "REGPILOT_SESSION_LIFETIME_HOURS",
+                            "A dashboard session ends this many hours after login, however active.",
+                        )
+                        .default(12)
+                        .range(1, 720),
+                    )?,
+                ),
+            },
+            secure_cookies: src.read(
+                Setting::new(
+                    "secure_cookies",
+                    "REGPILOT_SECURE_COOKIES",
+                    "Mark the session cookie `Secure` (sent over HTTPS only).",
+                )
+                .note("Turn it on when browsers reach the server through HTTPS (a TLS-terminating proxy).")
+                .default(false),
+            )?,
             ai,
-            shutdown_grace: Duration::from_secs(grace_secs),
-            dashboard,
-        })
+        };
+        Ok(Settings { listen, database_url, gateway })
+    }
+
+    /// Every setting as the example file and the README describe it.
+    #[cfg(test)]
+    fn docs() -> Result<Vec<Doc>> {
+        let mut src = Source::new(toml::Table::new(), "", &|_| None);
+        Settings::read(&mut src, Flags::default(), AiConfig::default())?;
+        Ok(src.docs)
     }
 }
 
@@ -288,15 +337,63 @@ mod tests {
         }
     }
 
+    /// The file alone: no environment, no flags.
+    fn from_file(text: &str) -> Result<Settings> {
+        Settings::parse(text, "test.toml", &|_| None, Flags::default())
+    }
+
     #[test]
     fn unknown_keys_in_the_file_are_an_error() {
-        let err = toml::from_str::<FileSettings>("listen = \"127.0.0.1:1\"\nlisten_port = 3").unwrap_err();
+        let err = from_file("listen = \"127.0.0.1:1\"\nlisten_port = 3").unwrap_err();
         assert!(err.to_string().contains("listen_port"), "{err}");
     }
 
     #[test]
     fn the_example_file_lists_valid_settings() {
         let text = include_str!("../../../regpilot.example.toml");
-        toml::from_str::<FileSettings>(text).unwrap();
+        from_file(text).unwrap();
+    }
+
+    #[test]
+    fn a_flag_wins_over_the_environment_which_wins_over_the_file() {
+        let env = |name: &str| (name == "REGPILOT_LISTEN").then(|| "127.0.0.1:2".to_owned());
+        let file = "listen = \"127.0.0.1:3\"\nfeed_poll_ms = 40";
+        let flags = || Flags { listen: Some("127.0.0.1:1".into()), database_url: None };
+        assert_eq!(Settings::parse(file, "f", &env, flags()).unwrap().listen, "127.0.0.1:1");
+        let s = Settings::parse(file, "f", &env, Flags::default()).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:2");
+        assert_eq!(s.gateway.feed_poll, Duration::from_millis(40));
+        assert_eq!(from_file(file).unwrap().listen, "127.0.0.1:3");
+        let defaults = from_file("").unwrap();
+        assert_eq!(defaults.listen, DEFAULT_LISTEN);
+        assert_eq!(defaults.gateway.feed_poll, Duration::from_millis(250));
+        assert_eq!(defaults.gateway.session_policy.lifetime_ms, 12 * 3_600_000);
+    }
+
+    #[test]
+    fn values_out_of_bounds_or_of_the_wrong_type_are_errors() {
+        let err = |text: &str| format!("{:#}", from_file(text).unwrap_err());
+        assert_eq!(
+            err("feed_poll_ms = 5"),
+            "feed_poll_ms must be between 10 and 1000 (changes must reach every instance within 1 s)"
+        );
+        assert_eq!(err("max_body_bytes = 0"), "max_body_bytes must be at least 1");
+        assert!(err("feed_poll_ms = \"fast\"").starts_with("invalid settings file test.toml: feed_poll_ms: "));
+        assert!(err("redis_failure_mode = \"maybe\"").starts_with("redis_failure_mode: "));
+        assert!(err("trusted_proxies = [\"nope\"]").starts_with("trusted_proxies: "));
+        let env = |name: &str| (name == "REGPILOT_USAGE_FLUSH_MS").then(|| "soon".to_owned());
+        let e = Settings::parse("", "f", &env, Flags::default()).unwrap_err();
+        assert!(e.to_string().starts_with("REGPILOT_USAGE_FLUSH_MS=\"soon\" is not valid: "), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_list_in_the_file_and_comma_separated_in_the_environment() {
+        let env = |name: &str| (name == "REGPILOT_TRUSTED_PROXIES").then(|| "10.0.0.1, 10.1.0.0/16".to_owned());
+        let from_env = Settings::parse("", "f", &env, Flags::default()).unwrap();
+        let from_file = from_file("trusted_proxies = [\"10.0.0.1\", \"10.1.0.0/16\"]").unwrap();
+        for s in [from_env, from_file] {
+            assert!(s.gateway.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+            assert!(!s.gateway.trusted_proxies.contains("10.2.0.1".parse().unwrap()));
+        }
     }
 }

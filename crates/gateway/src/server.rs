@@ -25,9 +25,10 @@ use crate::path::recorder::{spawn_recorder, RecorderConfig};
 use crate::router::build_router;
 use crate::state::AppState;
 
+/// What the gateway runs with. The CLI fills it from the settings (`crates/cli/src/settings.rs`
+/// declares each one, with its environment variable and default).
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
-    pub listen: SocketAddr,
     pub max_body_bytes: usize,
     /// How often the change feeds are polled (PostgreSQL also wakes followers at once).
     pub feed_poll: Duration,
@@ -71,9 +72,10 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves until SIGINT or SIGTERM, then stops following the feeds, writes the usage still held,
-/// and closes the store.
-pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError> {
+/// Serves on `listen` until SIGINT or SIGTERM, then stops following the feeds, writes the usage
+/// still held, and closes the store. (The address is not in [`GatewayConfig`]: the CLI checks
+/// it only for `serve`, while every command loads the settings.)
+pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> Result<(), ServeError> {
     let limiter = match &config.redis_url {
         None => Limiter::local(),
         Some(url) => Limiter::redis(url, config.redis_timeout, config.redis_failure_mode)
@@ -117,8 +119,7 @@ pub async fn serve(config: GatewayConfig, store: Store) -> Result<(), ServeError
     let housekeeping =
         spawn_housekeeping(store.clone(), state.clone(), config.session_policy, config.usage_retention_days, stop_rx);
 
-    let listener =
-        TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
     let local = listener.local_addr()?;
     state.set_ready(true);
     tracing::info!(

@@ -1,5 +1,4 @@
-use regpilot_control::{Control, SessionPolicy};
-use regpilot_gateway::{GatewayConfig, RecorderConfig};
+use regpilot_control::Control;
 use regpilot_store::{redact_url, Store};
 
 use crate::output::Failure;
@@ -26,30 +25,5 @@ pub async fn serve(settings: &Settings, store: Store, control: &Control, json: b
             );
         }
     }
-    let (limits, usage) = (&settings.limits, &settings.usage);
-    let config = GatewayConfig {
-        listen,
-        max_body_bytes: settings.max_body_bytes,
-        feed_poll: settings.feed_poll,
-        redis_url: limits.redis_url.clone(),
-        redis_timeout: limits.redis_timeout,
-        redis_failure_mode: limits.redis_failure_mode,
-        trusted_proxies: usage.trusted_proxies.clone(),
-        geoip_db: usage.geoip_db.clone(),
-        usage: RecorderConfig {
-            flush_every: usage.flush_every,
-            summary_every: usage.staging_summary,
-            ..RecorderConfig::default()
-        },
-        alert_check: usage.alert_check,
-        usage_retention_days: usage.retention_days,
-        ai: settings.ai.clone(),
-        shutdown_grace: settings.shutdown_grace,
-        session_policy: SessionPolicy {
-            idle_ms: settings.dashboard.idle.as_millis() as i64,
-            lifetime_ms: settings.dashboard.lifetime.as_millis() as i64,
-        },
-        secure_cookies: settings.dashboard.secure_cookies,
-    };
-    regpilot_gateway::serve(config, store).await.map_err(|e| Failure::runtime(e.to_string()))
+    regpilot_gateway::serve(listen, settings.gateway.clone(), store).await.map_err(|e| Failure::runtime(e.to_string()))
 }
