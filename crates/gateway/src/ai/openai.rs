@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::call::{Call, Routing};
 use super::sse_body::{self, StreamFormat};
-use super::validate::{governor, max_tokens, messages, model_name, temperature, MessageIn};
+use super::validate::{governor, in_range, json_mode, max_tokens, messages, model_name, temperature, MessageIn};
 use crate::error::ErrorBody;
 use crate::error::{ApiError, OpenAiShaped};
 use crate::path::auth::Authenticated;
@@ -88,15 +88,6 @@ pub struct ChatCompletionRequest {
     governor_metadata: Option<Value>,
 }
 
-fn in_range(v: Option<f64>, field: &str, lo: f64, hi: f64) -> Result<(), ApiError> {
-    match v {
-        Some(x) if !(lo..=hi).contains(&x) => {
-            Err(ApiError::bad_request(field, format!("{field} must be between {lo} and {hi}")))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn prepare(
     state: &AppState,
     key: &crate::path::index::IndexedKey,
@@ -111,19 +102,7 @@ fn prepare(
     if body.top_logprobs.is_some_and(|n| n > 20) {
         return Err(ApiError::bad_request("top_logprobs", "top_logprobs must be between 0 and 20"));
     }
-    let json_mode = match &body.response_format {
-        None => false,
-        Some(f) => match f.get("type").and_then(Value::as_str) {
-            Some("text") => false,
-            Some("json_object" | "json_schema") => true,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "response_format",
-                    "response_format.type must be one of: text, json_object, json_schema",
-                ))
-            }
-        },
-    };
+    let json_mode = json_mode(body.response_format.as_ref())?;
     let mut passthrough = Map::new();
     let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v {

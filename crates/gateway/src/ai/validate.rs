@@ -73,3 +73,25 @@ pub fn governor(metadata: &Option<Value>) -> Result<bool, ApiError> {
         Some(_) => Err(ApiError::bad_request("governorMetadata", "governorMetadata must be an object")),
     }
 }
+
+/// A number within `lo..=hi`, when given.
+pub fn in_range(v: Option<f64>, field: &str, lo: f64, hi: f64) -> Result<(), ApiError> {
+    match v {
+        Some(x) if !(lo..=hi).contains(&x) => {
+            Err(ApiError::bad_request(field, format!("{field} must be between {lo} and {hi}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// OpenAI's `response_format`: whether it asks for JSON.
+pub fn json_mode(format: Option<&Value>) -> Result<bool, ApiError> {
+    match format.map(|f| f.get("type").and_then(Value::as_str)) {
+        None | Some(Some("text")) => Ok(false),
+        Some(Some("json_object" | "json_schema")) => Ok(true),
+        Some(_) => Err(ApiError::bad_request(
+            "response_format",
+            "response_format.type must be one of: text, json_object, json_schema",
+        )),
+    }
+}
