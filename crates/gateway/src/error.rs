@@ -14,11 +14,11 @@ use regpilot_keys::Scope;
 use serde::Serialize;
 
 /// The headers a key is looked for in, in order, as named in the 401 body.
-pub const HEADERS_CHECKED: [&str; 6] =
+pub(crate) const HEADERS_CHECKED: [&str; 6] =
     ["X-API-Key", "X-RegPilot-Key", "Api-Key", "Authorization", "X-Authorization", "Proxy-Authorization"];
 
 #[derive(Debug)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     MissingKey,
     /// Malformed, bad checksum, unknown, inactive, deleted or expired: one answer for all.
     /// `with_authenticated` adds `"authenticated": false` (the health route).
@@ -81,7 +81,7 @@ impl Dialect {
 /// details: `headers_checked` (401 missing key), `authenticated` (401 on `/api/health`),
 /// `required` (403), `field` (400), `limit_bytes` (413), `limit` and `retry_after` (429).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     pub error: String,
     pub code: String,
     /// 429: the limit that was hit, `burst` or `daily`.
@@ -94,7 +94,7 @@ pub struct ErrorBody {
 
 /// OpenAI's error object: `{"message", "type", "param", "code"}`.
 #[derive(Debug, Serialize)]
-pub struct OpenAiError<'a> {
+pub(crate) struct OpenAiError<'a> {
     pub message: &'a str,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -104,7 +104,7 @@ pub struct OpenAiError<'a> {
 
 impl OpenAiError<'_> {
     /// OpenAI's error `type` for an HTTP status.
-    pub fn kind_of(status: StatusCode) -> &'static str {
+    pub(crate) fn kind_of(status: StatusCode) -> &'static str {
         match status.as_u16() {
             401 => "authentication_error",
             403 => "permission_error",
@@ -161,7 +161,7 @@ impl Body<'_> {
 }
 
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::MissingKey | ApiError::InvalidKey { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -179,7 +179,7 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError::BadRequest { field: field.into(), message: message.into() }
     }
 }
@@ -208,7 +208,7 @@ impl IntoResponse for ApiError {
 
 impl ApiError {
     /// The answer in the route's dialect.
-    pub fn render(self, dialect: Dialect) -> Response {
+    pub(crate) fn render(self, dialect: Dialect) -> Response {
         let status = self.status();
         let upstream_message;
         let body = match &self {
@@ -281,7 +281,7 @@ impl ApiError {
 /// An error answered in OpenAI's shape: what the `/v1` handlers return, so `?` on an
 /// [`ApiError`] renders it in their dialect.
 #[derive(Debug)]
-pub struct OpenAiShaped(pub ApiError);
+pub(crate) struct OpenAiShaped(pub ApiError);
 
 impl From<ApiError> for OpenAiShaped {
     fn from(e: ApiError) -> Self {

@@ -13,6 +13,8 @@
 //! (`server.rs`). Everything is crate-private; what the CLI, the tests and the benchmarks use
 //! is re-exported here.
 
+#![warn(unreachable_pub)]
+
 mod admin;
 mod ai;
 mod error;

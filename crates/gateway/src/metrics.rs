@@ -10,11 +10,11 @@ use foldhash::fast::RandomState;
 
 /// The outcomes of a key check, as labelled in logs and metrics: `ok`, or why the key was
 /// refused (`path::auth::AuthOutcome::reason_index` indexes this list).
-pub const AUTH_REASONS: [&str; 8] =
+pub(crate) const AUTH_REASONS: [&str; 8] =
     ["ok", "missing", "malformed", "bad_checksum", "unknown", "inactive", "deleted", "expired"];
 
 /// A request method as a metrics label: the common ones by name, the rest as `OTHER`.
-pub fn method_label(m: &Method) -> &'static str {
+pub(crate) fn method_label(m: &Method) -> &'static str {
     match *m {
         Method::GET => "GET",
         Method::POST => "POST",

@@ -26,12 +26,12 @@ fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ViolationList {
+pub(crate) struct ViolationList {
     pub violations: Vec<ViolationView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ModelList {
+pub(crate) struct ModelList {
     pub models: Vec<ModelView>,
 }
 
@@ -44,7 +44,7 @@ pub struct ModelList {
     ),
     responses((status = 200, body = ViolationList), (status = 400, body = ErrorBody))
 )]
-pub async fn list_violations(
+pub(crate) async fn list_violations(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     query: Params,
@@ -62,7 +62,7 @@ pub async fn list_violations(
     request_body = NewViolation,
     responses((status = 201, body = ViolationView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody))
 )]
-pub async fn create_violation(
+pub(crate) async fn create_violation(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     ApiJson(body): ApiJson<NewViolation>,
@@ -78,7 +78,7 @@ pub async fn create_violation(
     request_body = ViolationPatch,
     responses((status = 200, body = ViolationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
-pub async fn update_violation(
+pub(crate) async fn update_violation(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     Path(id): Path<String>,
@@ -93,7 +93,7 @@ pub async fn update_violation(
     params(("status" = Option<String>, Query, description = "`active` (default), `archived` or `all`")),
     responses((status = 200, body = ModelList), (status = 400, body = ErrorBody))
 )]
-pub async fn list_models(
+pub(crate) async fn list_models(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     query: Params,
@@ -119,7 +119,7 @@ pub async fn list_models(
     request_body = NewModel,
     responses((status = 201, body = ModelView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody))
 )]
-pub async fn register_model(
+pub(crate) async fn register_model(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     ApiJson(body): ApiJson<NewModel>,
@@ -132,7 +132,7 @@ pub async fn register_model(
     params(("id" = String, Path, description = "Model id")),
     responses((status = 200, body = ModelView), (status = 404, body = ErrorBody))
 )]
-pub async fn get_model(
+pub(crate) async fn get_model(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     Path(id): Path<String>,
@@ -147,7 +147,7 @@ pub async fn get_model(
     request_body = ModelPatch,
     responses((status = 200, body = ModelView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
 )]
-pub async fn update_model(
+pub(crate) async fn update_model(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     Path(id): Path<String>,
@@ -162,7 +162,7 @@ pub async fn update_model(
     params(("id" = String, Path, description = "Model id")),
     responses((status = 200, body = ModelView), (status = 404, body = ErrorBody))
 )]
-pub async fn archive_model(
+pub(crate) async fn archive_model(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     Path(id): Path<String>,
@@ -176,7 +176,7 @@ pub async fn archive_model(
     get, path = "/api/compliance/status", tag = "compliance",
     responses((status = 200, body = ComplianceStatus))
 )]
-pub async fn status(
+pub(crate) async fn status(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
 ) -> Result<Json<ComplianceStatus>, ApiError> {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::path::auth::Authenticated;
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct HealthResponse<'a> {
+pub(crate) struct HealthResponse<'a> {
     /// Always `ok`.
     pub status: &'static str,
     pub authenticated: bool,
@@ -31,7 +31,7 @@ pub struct HealthResponse<'a> {
         (status = 401, description = "A key was sent and it is not valid", body = crate::error::ErrorBody),
     )
 )]
-pub async fn health(key: Option<Extension<Authenticated>>) -> Response {
+pub(crate) async fn health(key: Option<Extension<Authenticated>>) -> Response {
     Json(match &key {
         Some(Extension(Authenticated(k))) => HealthResponse {
             status: "ok",

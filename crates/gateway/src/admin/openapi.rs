@@ -110,13 +110,13 @@ fn add_error(op: &mut Operation, status: &str, description: &str) {
     components(schemas(ErrorBody, chat::AiRequest, openai::ChatCompletionRequest)),
     modifiers(&KeyScheme)
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 static DOCUMENT: OnceLock<String> = OnceLock::new();
 
 /// Builds the document once, from the handlers' annotations and the route table the router is
 /// built from (`router.rs` calls this; the table is the same for every router).
-pub fn publish<'a>(routes: impl Iterator<Item = (&'a Method, &'static str, Access)>) {
+pub(crate) fn publish<'a>(routes: impl Iterator<Item = (&'a Method, &'static str, Access)>) {
     DOCUMENT.get_or_init(|| {
         let mut doc = ApiDoc::openapi();
         FromRouteTable(routes.map(|(m, p, a)| (m.clone(), p, a)).collect()).modify(&mut doc);
@@ -129,7 +129,7 @@ pub fn publish<'a>(routes: impl Iterator<Item = (&'a Method, &'static str, Acces
     get, path = "/api/openapi.json", tag = "system", operation_id = "openapi",
     responses((status = 200, description = "The OpenAPI document of every route", content_type = "application/json", body = Object))
 )]
-pub async fn serve() -> Response {
+pub(crate) async fn serve() -> Response {
     match DOCUMENT.get() {
         Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc.as_str()).into_response(),
         None => ApiError::NotReady("The API document is not built yet".into()).into_response(),

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ReadyResponse {
+pub(crate) struct ReadyResponse {
     /// `ready`.
     pub status: &'static str,
     /// `ok` when the store answered.
@@ -31,7 +31,7 @@ pub struct ReadyResponse {
         (status = 503, description = "Starting, shutting down, or the store or Redis is not answering", body = crate::error::ErrorBody),
     )
 )]
-pub async fn ready(State(state): State<AppState>) -> Result<Json<ReadyResponse>, ApiError> {
+pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<ReadyResponse>, ApiError> {
     if !state.is_ready() {
         return Err(ApiError::NotReady("Gateway is starting or shutting down".into()));
     }
@@ -59,7 +59,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<ReadyResponse>,
     get, path = "/metrics", tag = "system",
     responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String))
 )]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render_with(&state.limiter.stats()),

@@ -23,7 +23,7 @@ type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::Q
         (status = 400, description = "An unknown period", body = ErrorBody),
     )
 )]
-pub async fn usage(
+pub(crate) async fn usage(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     query: Params,

@@ -14,19 +14,19 @@ use crate::path::index::IndexedKey;
 use crate::path::recorder::AiUsage;
 use crate::state::AppState;
 
-pub static MODEL: HeaderName = HeaderName::from_static("x-regpilot-model");
-pub static PROVIDER: HeaderName = HeaderName::from_static("x-regpilot-provider");
-pub static PROMPT_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-prompt-tokens");
-pub static COMPLETION_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-completion-tokens");
-pub static TOTAL_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-total-tokens");
-pub static CREDITS: HeaderName = HeaderName::from_static("x-regpilot-credits-charged");
-pub static TEST_MODE: HeaderName = HeaderName::from_static("x-regpilot-test-mode");
-pub static WARNING: HeaderName = HeaderName::from_static("x-regpilot-warning");
+pub(crate) static MODEL: HeaderName = HeaderName::from_static("x-regpilot-model");
+pub(crate) static PROVIDER: HeaderName = HeaderName::from_static("x-regpilot-provider");
+pub(crate) static PROMPT_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-prompt-tokens");
+pub(crate) static COMPLETION_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-completion-tokens");
+pub(crate) static TOTAL_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-total-tokens");
+pub(crate) static CREDITS: HeaderName = HeaderName::from_static("x-regpilot-credits-charged");
+pub(crate) static TEST_MODE: HeaderName = HeaderName::from_static("x-regpilot-test-mode");
+pub(crate) static WARNING: HeaderName = HeaderName::from_static("x-regpilot-warning");
 
 /// `usage` of RegPilot's answers (`/api/ai/complete`, the stream's usage event).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageBody {
+pub(crate) struct UsageBody {
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
     pub total_tokens: u32,
@@ -36,7 +36,7 @@ pub struct UsageBody {
 /// What RegPilot's endpoints say about a finished answer (fields in this order).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AnswerMeta<'a> {
+pub(crate) struct AnswerMeta<'a> {
     pub provider: &'a str,
     pub model: &'a str,
     /// No answer cache exists yet: always false.
@@ -46,7 +46,7 @@ pub struct AnswerMeta<'a> {
 }
 
 /// A call ready to go: the model is chosen and whoever answers it can be reached.
-pub struct Call {
+pub(crate) struct Call {
     ai: Arc<Ai>,
     pub route: Route,
     pub request: ChatRequest,
@@ -54,14 +54,14 @@ pub struct Call {
 }
 
 /// What a chat request asks of the gateway besides the messages.
-pub struct Routing<'a> {
+pub(crate) struct Routing<'a> {
     pub quality: Quality,
     pub model: Option<&'a str>,
     pub governor: bool,
 }
 
 impl Call {
-    pub fn prepare(
+    pub(crate) fn prepare(
         state: &AppState,
         key: &IndexedKey,
         routing: Routing<'_>,
@@ -85,15 +85,15 @@ impl Call {
         Ok(Call { ai, route, request, key: key.clone() })
     }
 
-    pub fn key_id(&self) -> &str {
+    pub(crate) fn key_id(&self) -> &str {
         &self.key.id
     }
 
-    pub fn provider(&self) -> &str {
+    pub(crate) fn provider(&self) -> &str {
         self.route.provider()
     }
 
-    pub fn answer_meta<'a>(&'a self, finish_reason: &'a str, usage: TokenUsage) -> AnswerMeta<'a> {
+    pub(crate) fn answer_meta<'a>(&'a self, finish_reason: &'a str, usage: TokenUsage) -> AnswerMeta<'a> {
         AnswerMeta {
             provider: self.provider(),
             model: self.route.model_id(),
@@ -109,11 +109,11 @@ impl Call {
     }
 
     /// Millionths of a cent; nothing in test mode.
-    pub fn cost_ucents(&self, usage: TokenUsage) -> i64 {
+    pub(crate) fn cost_ucents(&self, usage: TokenUsage) -> i64 {
         self.route.cost_ucents(usage)
     }
 
-    pub async fn complete(&self, state: &AppState) -> Result<Completion, ApiError> {
+    pub(crate) async fn complete(&self, state: &AppState) -> Result<Completion, ApiError> {
         match self.ai.complete(&self.route, &self.request).await {
             Ok(c) => {
                 self.finish(state, c.usage, "ok");
@@ -127,7 +127,7 @@ impl Call {
         }
     }
 
-    pub async fn stream(&self, state: &AppState) -> Result<ChatStream, ApiError> {
+    pub(crate) async fn stream(&self, state: &AppState) -> Result<ChatStream, ApiError> {
         self.ai.stream(&self.route, &self.request).await.map_err(|e| {
             self.failed(state, e.kind());
             ApiError::Upstream(e)
@@ -139,7 +139,7 @@ impl Call {
     }
 
     /// Records a finished (or cut) call: metrics, and the usage row with model, tokens, cost.
-    pub fn finish(&self, state: &AppState, usage: TokenUsage, outcome: &'static str) {
+    pub(crate) fn finish(&self, state: &AppState, usage: TokenUsage, outcome: &'static str) {
         state.metrics.ai_call(self.provider(), outcome, usage.prompt, usage.completion);
         state.usage.record_ai(AiUsage {
             key_id: self.key.id.clone(),
@@ -153,7 +153,7 @@ impl Call {
     }
 
     /// The headers every answer carries: the model, the provider, test mode.
-    pub fn headers(&self, headers: &mut HeaderMap) {
+    pub(crate) fn headers(&self, headers: &mut HeaderMap) {
         if let Ok(v) = HeaderValue::from_str(self.route.model_id()) {
             headers.insert(MODEL.clone(), v);
         }
@@ -169,7 +169,7 @@ impl Call {
     }
 
     /// Token counts and credits, on answers that are not streamed.
-    pub fn usage_headers(&self, headers: &mut HeaderMap, usage: TokenUsage) {
+    pub(crate) fn usage_headers(&self, headers: &mut HeaderMap, usage: TokenUsage) {
         headers.insert(PROMPT_TOKENS.clone(), HeaderValue::from(usage.prompt));
         headers.insert(COMPLETION_TOKENS.clone(), HeaderValue::from(usage.completion));
         headers.insert(TOTAL_TOKENS.clone(), HeaderValue::from(usage.total()));
@@ -190,12 +190,12 @@ fn route_error(e: RouteError) -> ApiError {
 }
 
 /// The AI service, or the 503 of a server built without one.
-pub fn ai_service(state: &AppState) -> Result<&Arc<Ai>, ApiError> {
+pub(crate) fn ai_service(state: &AppState) -> Result<&Arc<Ai>, ApiError> {
     state.ai.as_ref().ok_or_else(|| ApiError::NoUpstream("The AI endpoints are not configured on this server".into()))
 }
 
 /// Cents with up to six decimals, without trailing zeros (`0`, `0.75`, `0.000125`).
-pub fn format_cents(cents: f64) -> String {
+pub(crate) fn format_cents(cents: f64) -> String {
     let s = format!("{cents:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s.is_empty() || s == "-" {

@@ -22,7 +22,7 @@ use crate::state::AppState;
 /// The body of `/api/ai/chat` and `/api/ai/complete`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AiRequest {
+pub(crate) struct AiRequest {
     /// `{"role": "system" | "user" | "assistant", "content": "…"}`, at least one.
     #[schema(value_type = Vec<Object>)]
     messages: Vec<MessageIn>,
@@ -85,7 +85,7 @@ fn prepare(state: &AppState, key: &crate::path::index::IndexedKey, body: AiReque
         (status = 504, description = "The upstream did not answer in time", body = ErrorBody),
     )
 )]
-pub async fn chat(
+pub(crate) async fn chat(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     ApiJson(body): ApiJson<AiRequest>,
@@ -113,7 +113,7 @@ pub async fn chat(
         (status = 504, description = "The upstream did not answer in time", body = ErrorBody),
     )
 )]
-pub async fn complete(
+pub(crate) async fn complete(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     ApiJson(body): ApiJson<AiRequest>,
@@ -149,7 +149,7 @@ async fn whole_answer(state: &AppState, call: &Call) -> Result<Response, ApiErro
     get, path = "/api/ai/models", tag = "ai",
     responses((status = 200, description = "`{\"models\": […], \"quality\": {tier: model}}`", body = Object))
 )]
-pub async fn models(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn models(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let ai = crate::ai::call::ai_service(&state)?;
     let catalogue = ai.catalogue();
     let models: Vec<Value> = catalogue

@@ -35,7 +35,7 @@ struct StreamOptions {
 /// OpenAI's chat-completions body (the parameters this gateway passes on).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ChatCompletionRequest {
+pub(crate) struct ChatCompletionRequest {
     /// A model id, or `cheap` / `balanced` / `frontier`.
     model: String,
     #[schema(value_type = Vec<Object>)]
@@ -157,7 +157,7 @@ fn prepare(
         (status = 504, description = "The upstream did not answer in time", body = Object),
     )
 )]
-pub async fn chat_completions(
+pub(crate) async fn chat_completions(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
     body: Result<ApiJson<ChatCompletionRequest>, ApiError>,
@@ -182,7 +182,7 @@ pub async fn chat_completions(
     get, path = "/v1/models", tag = "openai",
     responses((status = 200, description = "`{\"object\": \"list\", \"data\": [model…]}`", body = Object), (status = 503, body = ErrorBody))
 )]
-pub async fn models(State(state): State<AppState>) -> Result<Json<Value>, OpenAiShaped> {
+pub(crate) async fn models(State(state): State<AppState>) -> Result<Json<Value>, OpenAiShaped> {
     let ai = crate::ai::call::ai_service(&state)?;
     let data: Vec<Value> = ai
         .catalogue()

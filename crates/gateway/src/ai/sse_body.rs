@@ -24,7 +24,7 @@ use crate::state::AppState;
 
 /// Which wire format the stream speaks.
 #[derive(Debug, Clone, Copy)]
-pub enum StreamFormat {
+pub(crate) enum StreamFormat {
     /// `POST /api/ai/chat`: `{"type":"chunk","content":…}` events, then a `usage` event.
     RegPilot,
     /// `POST /v1/chat/completions`: OpenAI's `chat.completion.chunk` events, then `[DONE]`.
@@ -32,7 +32,7 @@ pub enum StreamFormat {
     OpenAi { include_usage: bool },
 }
 
-pub fn response(state: &AppState, call: Call, stream: ChatStream, dialect: StreamFormat) -> Response {
+pub(crate) fn response(state: &AppState, call: Call, stream: ChatStream, dialect: StreamFormat) -> Response {
     state.metrics.stream_opened();
     let mut headers = axum::http::HeaderMap::new();
     call.headers(&mut headers);

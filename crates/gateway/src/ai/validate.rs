@@ -10,13 +10,13 @@ use crate::error::ApiError;
 /// A message as callers send it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MessageIn {
+pub(crate) struct MessageIn {
     pub role: Role,
     pub content: Value,
 }
 
 /// Checks the messages: at least one; content a string or an array of text parts.
-pub fn messages(list: Vec<MessageIn>) -> Result<Vec<Message>, ApiError> {
+pub(crate) fn messages(list: Vec<MessageIn>) -> Result<Vec<Message>, ApiError> {
     if list.is_empty() {
         return Err(ApiError::bad_request("messages", "messages must hold at least one message"));
     }
@@ -43,7 +43,7 @@ pub fn messages(list: Vec<MessageIn>) -> Result<Vec<Message>, ApiError> {
         .collect()
 }
 
-pub fn temperature(t: Option<f64>, field: &str) -> Result<Option<f64>, ApiError> {
+pub(crate) fn temperature(t: Option<f64>, field: &str) -> Result<Option<f64>, ApiError> {
     match t {
         Some(t) if !(0.0..=2.0).contains(&t) => {
             Err(ApiError::bad_request(field, format!("{field} must be between 0 and 2")))
@@ -52,21 +52,21 @@ pub fn temperature(t: Option<f64>, field: &str) -> Result<Option<f64>, ApiError>
     }
 }
 
-pub fn max_tokens(n: Option<u32>, field: &str) -> Result<Option<u32>, ApiError> {
+pub(crate) fn max_tokens(n: Option<u32>, field: &str) -> Result<Option<u32>, ApiError> {
     match n {
         Some(0) => Err(ApiError::bad_request(field, format!("{field} must be at least 1"))),
         n => Ok(n),
     }
 }
 
-pub fn model_name(model: Option<String>) -> Result<Option<String>, ApiError> {
+pub(crate) fn model_name(model: Option<String>) -> Result<Option<String>, ApiError> {
     match model {
         Some(m) if m.trim().is_empty() => Err(ApiError::bad_request("model", "model must not be empty")),
         m => Ok(m),
     }
 }
 
-pub fn governor(metadata: &Option<Value>) -> Result<bool, ApiError> {
+pub(crate) fn governor(metadata: &Option<Value>) -> Result<bool, ApiError> {
     match metadata {
         None => Ok(false),
         Some(Value::Object(_)) => Ok(true),
@@ -75,7 +75,7 @@ pub fn governor(metadata: &Option<Value>) -> Result<bool, ApiError> {
 }
 
 /// A number within `lo..=hi`, when given.
-pub fn in_range(v: Option<f64>, field: &str, lo: f64, hi: f64) -> Result<(), ApiError> {
+pub(crate) fn in_range(v: Option<f64>, field: &str, lo: f64, hi: f64) -> Result<(), ApiError> {
     match v {
         Some(x) if !(lo..=hi).contains(&x) => {
             Err(ApiError::bad_request(field, format!("{field} must be between {lo} and {hi}")))
@@ -85,7 +85,7 @@ pub fn in_range(v: Option<f64>, field: &str, lo: f64, hi: f64) -> Result<(), Api
 }
 
 /// OpenAI's `response_format`: whether it asks for JSON.
-pub fn json_mode(format: Option<&Value>) -> Result<bool, ApiError> {
+pub(crate) fn json_mode(format: Option<&Value>) -> Result<bool, ApiError> {
     match format.map(|f| f.get("type").and_then(Value::as_str)) {
         None | Some(Some("text")) => Ok(false),
         Some(Some("json_object" | "json_schema")) => Ok(true),

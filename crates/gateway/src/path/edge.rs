@@ -25,7 +25,7 @@ use crate::metrics::method_label;
 use crate::state::AppState;
 
 #[derive(Clone)]
-pub struct EdgeLayer(pub AppState);
+pub(crate) struct EdgeLayer(pub AppState);
 
 impl<S> Layer<S> for EdgeLayer {
     type Service = Edge<S>;
@@ -36,7 +36,7 @@ impl<S> Layer<S> for EdgeLayer {
 }
 
 #[derive(Clone)]
-pub struct Edge<S> {
+pub(crate) struct Edge<S> {
     state: AppState,
     inner: S,
 }

@@ -84,7 +84,7 @@ pub async fn catch_up(store: &Store, state: &AppState, pos: FeedPosition) -> Res
 }
 
 /// Follows the feeds until `shutdown` turns true.
-pub fn spawn_follower(
+pub(crate) fn spawn_follower(
     store: Store,
     state: AppState,
     start: FeedPosition,

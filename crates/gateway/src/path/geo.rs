@@ -11,9 +11,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 /// The country recorded when none can be found.
-pub const UNKNOWN: &str = "unknown";
+pub(crate) const UNKNOWN: &str = "unknown";
 
-pub struct GeoIp {
+pub(crate) struct GeoIp {
     reader: maxminddb::Reader<Vec<u8>>,
 }
 
@@ -31,24 +31,24 @@ struct Country<'a> {
 
 impl GeoIp {
     /// Reads the whole database into memory (a country database is a few megabytes).
-    pub fn open(path: &Path) -> Result<GeoIp, String> {
+    pub(crate) fn open(path: &Path) -> Result<GeoIp, String> {
         let reader = maxminddb::Reader::open_readfile(path)
             .map_err(|e| format!("cannot read the GeoIP database {}: {e}", path.display()))?;
         Ok(GeoIp { reader })
     }
 
     #[cfg(test)]
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<GeoIp, String> {
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Result<GeoIp, String> {
         let reader = maxminddb::Reader::from_source(bytes).map_err(|e| format!("not a MaxMind database: {e}"))?;
         Ok(GeoIp { reader })
     }
 
-    pub fn database_type(&self) -> &str {
+    pub(crate) fn database_type(&self) -> &str {
         &self.reader.metadata().database_type
     }
 
     /// The ISO 3166 alpha-2 code (upper case), or `None` when the database has no answer.
-    pub fn country(&self, ip: IpAddr) -> Option<String> {
+    pub(crate) fn country(&self, ip: IpAddr) -> Option<String> {
         let found = self.reader.lookup(ip).ok()?;
         let record: Record<'_> = found.decode().ok()??;
         let code = record.country.and_then(|c| c.iso_code).or(record.country_code)?;
@@ -57,7 +57,7 @@ impl GeoIp {
 }
 
 /// The country to record for an optional address and optional database.
-pub fn country_of(geo: Option<&GeoIp>, ip: Option<IpAddr>) -> String {
+pub(crate) fn country_of(geo: Option<&GeoIp>, ip: Option<IpAddr>) -> String {
     match (geo, ip) {
         (Some(g), Some(ip)) => g.country(ip).unwrap_or_else(|| UNKNOWN.to_owned()),
         _ => UNKNOWN.to_owned(),
@@ -67,7 +67,7 @@ pub fn country_of(geo: Option<&GeoIp>, ip: Option<IpAddr>) -> String {
 /// Writes small IPv4 country databases in the MaxMind DB format, for tests (the format is
 /// public: <https://maxmind.github.io/MaxMind-DB/>). Two layouts, as the reader accepts.
 #[cfg(any(test, feature = "testing"))]
-pub mod testing {
+pub(crate) mod testing {
     use std::net::Ipv4Addr;
 
     /// How the country is stored in each record.

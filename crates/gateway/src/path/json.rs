@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
@@ -33,7 +33,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 ///
 /// Two steps: the syntax is checked first (one JSON object, nothing after it), then the value
 /// is mapped onto `T`, so every error of the second step is about a field and can name it.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("body", "Request body is empty; send a JSON object"));
     }

@@ -271,7 +271,7 @@ fn drain_into(rx: &mut mpsc::Receiver<Record>, pending: &mut Pending, summaries:
 }
 
 /// Starts the recorder task. It stops when `shutdown` turns true, after writing what it holds.
-pub fn spawn_recorder(
+pub(crate) fn spawn_recorder(
     store: Store,
     geo: Option<Arc<GeoIp>>,
     metrics: Arc<Metrics>,

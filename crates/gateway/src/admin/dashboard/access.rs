@@ -3,7 +3,7 @@
 
 /// What a page requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageAccess {
+pub(crate) enum PageAccess {
     /// No session needed: the login page and the static assets.
     Anonymous,
     /// A live session; POSTs also need the session's CSRF token.

@@ -3,10 +3,10 @@
 use axum::http::header;
 use axum::response::IntoResponse;
 
-pub async fn css() -> impl IntoResponse {
+pub(crate) async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../../assets/app.css"))
 }
 
-pub async fn copy_js() -> impl IntoResponse {
+pub(crate) async fn copy_js() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../../../assets/copy.js"))
 }

@@ -3,13 +3,13 @@
 use super::html::esc;
 
 /// One bar: its label (shown on hover) and value.
-pub struct Bar {
+pub(crate) struct Bar {
     pub label: String,
     pub value: i64,
 }
 
 /// `2026-03-10T14:00:00Z` as `2026-03-10 14:00 UTC`, for an hour's bar.
-pub fn hour_label(rfc3339: &str) -> String {
+pub(crate) fn hour_label(rfc3339: &str) -> String {
     format!("{} UTC", rfc3339.get(..16).unwrap_or(rfc3339).replace('T', " "))
 }
 
@@ -22,7 +22,7 @@ const BOTTOM: i64 = 18;
 /// A bar chart of `bars`, left to right, scaled to the largest value, with the scale (0 and the
 /// largest value) on the left and the first and last bars' labels below; `title` is the
 /// accessible name. Each bar's label and value show on hover.
-pub fn bars(title: &str, bars: &[Bar]) -> String {
+pub(crate) fn bars(title: &str, bars: &[Bar]) -> String {
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
     let n = bars.len().max(1) as i64;
     let slot = WIDTH / n;

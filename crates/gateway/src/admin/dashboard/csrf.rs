@@ -5,10 +5,10 @@
 use axum::http::{header, HeaderMap};
 
 /// The hidden form field holding the session's CSRF token.
-pub const TOKEN_FIELD: &str = "csrf";
+pub(crate) const TOKEN_FIELD: &str = "csrf";
 
 /// `Ok` when the request's `Origin` (or, without one, its `Referer`) is this server's `Host`.
-pub fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
+pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).ok_or("the request names no Host")?;
     let source = headers
         .get(header::ORIGIN)
@@ -23,7 +23,7 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
 }
 
 /// Compares two tokens in time independent of where they differ.
-pub fn tokens_match(sent: &str, expected: &str) -> bool {
+pub(crate) fn tokens_match(sent: &str, expected: &str) -> bool {
     sent.len() == expected.len() && sent.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 

@@ -15,23 +15,23 @@ use super::session;
 use crate::admin::dashboard::state::DashState;
 
 /// Where a user whose password must change is sent.
-pub const PASSWORD_PAGE: &str = "/account/password";
+pub(crate) const PASSWORD_PAGE: &str = "/account/password";
 
 /// The only pages open to a user whose password must change.
 const PASSWORD_CHANGE_PAGES: [&str; 2] = [PASSWORD_PAGE, "/logout"];
 
 /// Whether the user's role may change keys and alerts. Roles are `admin` and `viewer`
 /// (`regpilot user create --role`); anything but `admin` is read-only (deny by default).
-pub fn can_manage(user: &SessionUser) -> bool {
+pub(crate) fn can_manage(user: &SessionUser) -> bool {
     user.role == "admin"
 }
 
 /// Largest form accepted, in bytes.
-pub const MAX_FORM_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// What the per-page layer knows about its page.
 #[derive(Clone)]
-pub struct PageCtx {
+pub(crate) struct PageCtx {
     pub state: DashState,
     pub access: PageAccess,
     pub template: &'static str,
@@ -39,19 +39,19 @@ pub struct PageCtx {
 
 /// A POST's form fields, in order, for the handler.
 #[derive(Debug, Clone, Default)]
-pub struct FormData(pub Vec<(String, String)>);
+pub(crate) struct FormData(pub Vec<(String, String)>);
 
 impl FormData {
     /// The first value of `name`, if sent.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
-pub const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub async fn page_layer(State(ctx): State<PageCtx>, req: Request, next: Next) -> Response {
+pub(crate) async fn page_layer(State(ctx): State<PageCtx>, req: Request, next: Next) -> Response {
     let asset = ctx.template.starts_with("/assets/");
     let method = crate::metrics::method_label(req.method());
     let started = std::time::Instant::now();

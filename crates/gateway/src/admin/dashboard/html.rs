@@ -8,7 +8,7 @@ use regpilot_control::SessionUser;
 use super::csrf::TOKEN_FIELD;
 
 /// Escapes text for an HTML element or a quoted attribute.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -24,13 +24,13 @@ pub fn esc(s: &str) -> String {
 }
 
 /// The hidden field that carries the session's CSRF token in every form.
-pub fn csrf_field(user: &SessionUser) -> String {
+pub(crate) fn csrf_field(user: &SessionUser) -> String {
     format!(r#"<input type="hidden" name="{TOKEN_FIELD}" value="{}">"#, esc(&user.csrf_token))
 }
 
 /// A whole page: `body` is HTML already escaped where needed. With a user, the header shows
 /// who is logged in, the change-password link and the logout button.
-pub fn layout(title: &str, user: Option<&SessionUser>, body: &str) -> String {
+pub(crate) fn layout(title: &str, user: Option<&SessionUser>, body: &str) -> String {
     let account = match user {
         Some(u) => format!(
             r#"<form class="logout" method="post" action="/logout">{}<span>{}</span> <a href="/account/password">Change password</a> <button type="submit">Log out</button></form>"#,
@@ -62,7 +62,7 @@ pub fn layout(title: &str, user: Option<&SessionUser>, body: &str) -> String {
 }
 
 /// A time as the pages show it: `2026-03-10 14:05 UTC`; `—` for none.
-pub fn when(rfc3339: Option<&str>) -> String {
+pub(crate) fn when(rfc3339: Option<&str>) -> String {
     match rfc3339 {
         Some(t) => format!("{} UTC", esc(t.get(..16).unwrap_or(t)).replace('T', " ")),
         None => "—".to_owned(),
@@ -70,7 +70,7 @@ pub fn when(rfc3339: Option<&str>) -> String {
 }
 
 /// A form field's error, next to it, when `error` names that field.
-pub fn field_error(error: Option<(&str, &str)>, field: &str) -> String {
+pub(crate) fn field_error(error: Option<(&str, &str)>, field: &str) -> String {
     match error {
         Some((f, m)) if f == field => format!(r#"<p class="error" id="{field}-error" role="alert">{}</p>"#, esc(m)),
         _ => String::new(),
@@ -78,12 +78,12 @@ pub fn field_error(error: Option<(&str, &str)>, field: &str) -> String {
 }
 
 /// An HTML answer.
-pub fn html(status: StatusCode, page: String) -> Response {
+pub(crate) fn html(status: StatusCode, page: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
 }
 
 /// A short page that says what went wrong and where to go next.
-pub fn message(status: StatusCode, title: &str, text: &str, user: Option<&SessionUser>) -> Response {
+pub(crate) fn message(status: StatusCode, title: &str, text: &str, user: Option<&SessionUser>) -> Response {
     let body =
         format!(r#"<h1>{}</h1><p class="notice">{}</p><p><a href="/">Back to projects</a></p>"#, esc(title), esc(text));
     html(status, layout(title, user, &body))

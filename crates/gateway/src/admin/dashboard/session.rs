@@ -4,10 +4,10 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use regpilot_control::SessionId;
 
-pub const COOKIE_NAME: &str = "regpilot_session";
+pub(crate) const COOKIE_NAME: &str = "regpilot_session";
 
 /// The session id the request's cookies carry, if any.
-pub fn from_headers(headers: &HeaderMap) -> Option<SessionId> {
+pub(crate) fn from_headers(headers: &HeaderMap) -> Option<SessionId> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -27,13 +27,13 @@ fn attributes(secure: bool) -> &'static str {
 }
 
 /// The `Set-Cookie` value that hands the browser a new session.
-pub fn set_cookie(id: &SessionId, max_age_secs: i64, secure: bool) -> Option<HeaderValue> {
+pub(crate) fn set_cookie(id: &SessionId, max_age_secs: i64, secure: bool) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("{COOKIE_NAME}={}; Max-Age={max_age_secs}; {}", id.expose(), attributes(secure)))
         .ok()
 }
 
 /// The `Set-Cookie` value that makes the browser forget the session.
-pub fn clear_cookie(secure: bool) -> HeaderValue {
+pub(crate) fn clear_cookie(secure: bool) -> HeaderValue {
     if secure {
         HeaderValue::from_static("regpilot_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict; Secure")
     } else {

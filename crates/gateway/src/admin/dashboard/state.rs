@@ -72,7 +72,7 @@ pub(crate) struct DashShared {
 }
 
 impl DashState {
-    pub fn new(shared: DashShared) -> DashState {
+    pub(crate) fn new(shared: DashShared) -> DashState {
         DashState(Arc::new(shared))
     }
 }

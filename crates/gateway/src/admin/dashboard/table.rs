@@ -10,7 +10,7 @@ use super::pages::{account, alerts, key, keys, login, projects};
 use super::state::DashState;
 
 /// One dashboard page: method, path template, what it requires, and its handler.
-pub struct PageDef {
+pub(crate) struct PageDef {
     pub path: &'static str,
     pub access: PageAccess,
     pub(crate) handler: MethodRouter<DashState>,
@@ -26,7 +26,7 @@ where
 }
 
 /// Every dashboard page. A page cannot be added without a [`PageAccess`].
-pub fn page_table() -> Vec<PageDef> {
+pub(crate) fn page_table() -> Vec<PageDef> {
     use Method as M;
     use PageAccess::{Anonymous, Manage, Session};
     vec![

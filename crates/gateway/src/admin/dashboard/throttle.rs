@@ -6,8 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-pub const MAX_ATTEMPTS: usize = 5;
-pub const WINDOW_MS: i64 = 60_000;
+pub(crate) const MAX_ATTEMPTS: usize = 5;
+pub(crate) const WINDOW_MS: i64 = 60_000;
 /// Past this many tracked pairs, pairs with no attempt in the window are forgotten.
 const PRUNE_AT: usize = 10_000;
 /// At most this many pairs are tracked: a spray of distinct accounts cannot grow the map without

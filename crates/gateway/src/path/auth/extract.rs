@@ -35,7 +35,7 @@ const SOURCES: [(&str, Form); 6] = [
 /// Where `name` (lowercase, as `HeaderName` keeps it) stands among the headers that can carry a
 /// key, in priority order (x-api-key, x-regpilot-key, api-key, authorization, x-authorization,
 /// proxy-authorization); `None` for any other header.
-pub fn key_header_index(name: &str) -> Option<usize> {
+pub(crate) fn key_header_index(name: &str) -> Option<usize> {
     SOURCES.iter().position(|(source, _)| *source == name)
 }
 

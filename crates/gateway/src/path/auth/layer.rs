@@ -28,11 +28,11 @@ use crate::state::AppState;
 
 /// The key a request was authenticated with, for the handler.
 #[derive(Debug, Clone)]
-pub struct Authenticated(pub IndexedKey);
+pub(crate) struct Authenticated(pub IndexedKey);
 
 /// What the per-route layer knows about its route.
 #[derive(Clone)]
-pub struct RouteCtx {
+pub(crate) struct RouteCtx {
     pub state: AppState,
     pub access: Access,
     pub template: &'static str,
@@ -48,7 +48,7 @@ const REQUEST_LOG: &str = "regpilot::requests";
 /// in-process limiter the whole decision is synchronous, so an admitted request costs no
 /// allocation here and a refused one no future at all (`bench/run` measures the difference).
 #[derive(Clone)]
-pub struct AuthLayer(pub RouteCtx);
+pub(crate) struct AuthLayer(pub RouteCtx);
 
 impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
@@ -59,7 +59,7 @@ impl<S> Layer<S> for AuthLayer {
 }
 
 #[derive(Clone)]
-pub struct AuthService<S> {
+pub(crate) struct AuthService<S> {
     ctx: RouteCtx,
     inner: S,
 }

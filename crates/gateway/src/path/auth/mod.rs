@@ -1,9 +1,10 @@
 //! Authentication: which header carries a key, and what that key is.
 
-pub(crate) mod extract;
+mod extract;
 mod layer;
 mod verify;
 
-pub use extract::{find_key, key_header_index, Presented};
-pub use layer::{AuthLayer, Authenticated, RouteCtx};
+pub(crate) use extract::key_header_index;
+pub use extract::{find_key, Presented};
+pub(crate) use layer::{AuthLayer, Authenticated, RouteCtx};
 pub use verify::{verify, AuthOutcome};

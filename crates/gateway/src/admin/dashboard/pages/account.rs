@@ -44,11 +44,11 @@ fn form_page(status: StatusCode, user: &SessionUser, error: Option<(&str, &str)>
     html(status, layout("Change password", Some(user), &body))
 }
 
-pub async fn form(Extension(user): Extension<SessionUser>) -> Response {
+pub(crate) async fn form(Extension(user): Extension<SessionUser>) -> Response {
     form_page(StatusCode::OK, &user, None)
 }
 
-pub async fn submit(
+pub(crate) async fn submit(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
     Extension(form): Extension<FormData>,

@@ -14,7 +14,7 @@ use crate::admin::dashboard::guard::{can_manage, FormData};
 use crate::admin::dashboard::html::{html, layout};
 use crate::admin::dashboard::state::DashState;
 
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
     Path(id): Path<String>,
@@ -38,7 +38,7 @@ pub async fn list(
     html(StatusCode::OK, layout(&format!("{} · Alerts", project.name), Some(&user), &body))
 }
 
-pub async fn ack(
+pub(crate) async fn ack(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
     Extension(form): Extension<FormData>,

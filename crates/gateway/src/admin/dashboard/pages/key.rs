@@ -152,7 +152,7 @@ fn actions(user: &SessionUser, k: &KeyView) -> String {
     format!(r#"<p class="actions">{toggle} <a class="danger" href="{base}/delete">Delete</a></p>"#)
 }
 
-pub async fn page(
+pub(crate) async fn page(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
     Path((id, key_id)): Path<(String, String)>,

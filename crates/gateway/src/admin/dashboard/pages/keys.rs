@@ -147,7 +147,7 @@ async fn project_and_keys(state: &DashState, id: &str) -> Result<(ProjectView, V
     Ok((state.control.get_project(id).await?, state.control.list_keys(id).await?))
 }
 
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
     Path(id): Path<String>,
@@ -182,7 +182,7 @@ fn parse_new_key(project_id: &str, f: &CreateForm) -> Result<NewKey, FieldError>
     })
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
     Extension(form): Extension<FormData>,
@@ -239,7 +239,7 @@ async fn project_key(state: &DashState, user: &SessionUser, id: &str, key_id: &s
     }
 }
 
-pub async fn confirm(
+pub(crate) async fn confirm(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
     Path((id, key_id, action)): Path<(String, String, String)>,
@@ -271,7 +271,7 @@ pub async fn confirm(
     html(StatusCode::OK, layout(&format!("{verb} key"), Some(&user), &body))
 }
 
-pub async fn apply(
+pub(crate) async fn apply(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
     Path((id, key_id, action)): Path<(String, String, String)>,

@@ -33,11 +33,15 @@ fn form_page(status: StatusCode, email: &str, error: Option<&str>) -> Response {
     html(status, layout("Log in", None, &body))
 }
 
-pub async fn form() -> Response {
+pub(crate) async fn form() -> Response {
     form_page(StatusCode::OK, "", None)
 }
 
-pub async fn submit(State(state): State<DashState>, Extension(form): Extension<FormData>, req: Request) -> Response {
+pub(crate) async fn submit(
+    State(state): State<DashState>,
+    Extension(form): Extension<FormData>,
+    req: Request,
+) -> Response {
     let dash = &state.dashboard;
     let email = form.get("email").unwrap_or_default().to_owned();
     let password = form.get("password").unwrap_or_default().to_owned();
@@ -84,7 +88,11 @@ pub async fn submit(State(state): State<DashState>, Extension(form): Extension<F
     }
 }
 
-pub async fn logout(State(state): State<DashState>, Extension(user): Extension<SessionUser>, req: Request) -> Response {
+pub(crate) async fn logout(
+    State(state): State<DashState>,
+    Extension(user): Extension<SessionUser>,
+    req: Request,
+) -> Response {
     if let Some(id) = session::from_headers(req.headers()) {
         if let Err(e) = state.control.logout(&id).await {
             tracing::error!(error = %e, "logout failed");

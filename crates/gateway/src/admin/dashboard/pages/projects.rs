@@ -17,7 +17,7 @@ fn limits_text(l: &Limits) -> String {
     format!("{daily}, burst {}", count(l.burst))
 }
 
-pub async fn list(State(state): State<DashState>, Extension(user): Extension<SessionUser>) -> Response {
+pub(crate) async fn list(State(state): State<DashState>, Extension(user): Extension<SessionUser>) -> Response {
     let projects = match state.control.list_projects().await {
         Ok(p) => p,
         Err(e) => return control_error(e, &user),
@@ -43,7 +43,7 @@ pub async fn list(State(state): State<DashState>, Extension(user): Extension<Ses
     html(StatusCode::OK, layout("Projects", Some(&user), &body))
 }
 
-pub async fn overview(
+pub(crate) async fn overview(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
     Path(id): Path<String>,
