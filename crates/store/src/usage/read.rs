@@ -29,21 +29,7 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<(String, UsageCounts)>, StoreError> {
-        let (column, value) = scope.filter();
-        let totals = counters::select_totals();
-        let rows = sqlx::query(&format!(
-            "SELECT key_id, {totals} FROM usage_hourly WHERE {column} = $1 AND hour >= $2 AND hour < $3 \
-             GROUP BY key_id ORDER BY key_id"
-        ))
-        .bind(value)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Ok((r.try_get("key_id")?, UsageCounts::from_row(r)?)))
-            .collect::<Result<_, sqlx::Error>>()?)
+        self.counters_grouped("key_id", scope, from, to).await
     }
 
     /// Counters summed per hour or per UTC day over `[from, to)`, by bucket start (Unix ms),
@@ -55,16 +41,31 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<(i64, UsageCounts)>, StoreError> {
-        let (column, value) = scope.filter();
         let width = match bucket {
             Bucket::Hour => HOUR_MS,
             Bucket::Day => DAY_MS,
         };
-        let totals = counters::select_totals();
         // Integer division on both backends; hours are never negative.
+        self.counters_grouped(&format!("CAST((hour / {width}) * {width} AS BIGINT)"), scope, from, to).await
+    }
+
+    /// The counters of the hours starting in `[from, to)`, summed per value of `group` (an SQL
+    /// expression of this module's, never input), in its order.
+    async fn counters_grouped<T>(
+        &self,
+        group: &str,
+        scope: UsageScope<'_>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(T, UsageCounts)>, StoreError>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        let (column, value) = scope.filter();
+        let totals = counters::select_totals();
         let rows = sqlx::query(&format!(
-            "SELECT CAST((hour / {width}) * {width} AS BIGINT) AS bucket, {totals} FROM usage_hourly \
-             WHERE {column} = $1 AND hour >= $2 AND hour < $3 GROUP BY 1 ORDER BY 1"
+            "SELECT {group} AS grouped, {totals} FROM usage_hourly WHERE {column} = $1 AND hour >= $2 AND hour < $3 \
+             GROUP BY 1 ORDER BY 1"
         ))
         .bind(value)
         .bind(from)
@@ -73,7 +74,7 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| Ok((r.try_get("bucket")?, UsageCounts::from_row(r)?)))
+            .map(|r| Ok((r.try_get("grouped")?, UsageCounts::from_row(r)?)))
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
