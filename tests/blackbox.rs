@@ -11,7 +11,7 @@ use regpilot_store::testing::{backends, fresh_url};
 use regpilot_store::Backend;
 use serde_json::json;
 
-/// The SPEC's bound for a change made anywhere to be enforced everywhere.
+/// The bound README.md ("Command line") gives for a change made anywhere to be enforced everywhere.
 const PROPAGATION: Duration = Duration::from_secs(1);
 
 /// Creates a project and keys with the CLI, then walks one key through its lifecycle while

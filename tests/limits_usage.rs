@@ -1,6 +1,7 @@
-//! Black-box tests of rate limits and usage monitoring (SPEC §6, §8): the built binary, keys
-//! made with the CLI, HTTP over loopback. Timing bounds are the SPEC's (a plan change within
-//! 1 s) or generous upper bounds; nothing waits for a refill.
+//! Black-box tests of rate limits and usage monitoring (README.md, "Rate limits" and
+//! "Usage monitoring and alerts"): the built binary, keys
+//! made with the CLI, HTTP over loopback. Timing bounds are the README's (a plan change
+//! within 1 s) or generous upper bounds; nothing waits for a refill.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -375,8 +376,9 @@ fn an_unreachable_redis_follows_the_configured_failure_mode() {
     }
 }
 
-/// SPEC §2: development keys log every request, staging keys a summary a minute plus
-/// warnings, production keys errors only — with the key's id, never the secret.
+/// README.md, "Usage monitoring and alerts": development keys log every request, staging keys a
+/// summary a minute plus warnings, production keys errors only — with the key's id, never the
+/// secret.
 #[test]
 fn request_logs_follow_the_keys_environment() {
     let dir = Scratch::new("env-logs");

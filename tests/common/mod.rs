@@ -244,7 +244,7 @@ pub fn health_status(base: &str, key: &str) -> u16 {
 }
 
 /// Polls until `health_status` is `want`; returns how long that took, or panics after
-/// `limit`. The SPEC promises 1 s; the caller passes the bound.
+/// `limit`. README.md ("Command line") promises 1 s; the caller passes the bound.
 pub fn wait_for_status(base: &str, key: &str, want: u16, limit: Duration) -> Duration {
     let start = Instant::now();
     loop {

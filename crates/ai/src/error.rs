@@ -46,8 +46,8 @@ impl UpstreamError {
         }
     }
 
-    /// The SPEC-style code: `UPSTREAM_UNAVAILABLE` (503), `UPSTREAM_TIMEOUT` (504),
-    /// `UPSTREAM_ERROR` (502).
+    /// The code of the error body (docs/ai-gateway.md, "Errors"): `UPSTREAM_UNAVAILABLE` (503),
+    /// `UPSTREAM_TIMEOUT` (504), `UPSTREAM_ERROR` (502).
     pub fn code(&self) -> &'static str {
         match self.http_status() {
             503 => "UPSTREAM_UNAVAILABLE",

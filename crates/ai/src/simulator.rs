@@ -1,6 +1,7 @@
-//! The simulator that answers development keys (SPEC §2 test mode): no network, no cost. Its
-//! text is derived from the request alone (the same request always gets the same answer), its
-//! token counts are estimated as for a real model, and `max_tokens` and JSON mode are honoured.
+//! The simulator that answers development keys (test mode: README.md, "Keys"; docs/ai-gateway.md):
+//! no network, no cost. Its text is derived from the request alone (the same request always gets
+//! the same answer), its token counts are estimated as for a real model, and `max_tokens` and JSON
+//! mode are honoured.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

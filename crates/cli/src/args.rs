@@ -1,4 +1,4 @@
-//! The command line (SPEC §7).
+//! The command line (README.md, "Command line").
 
 use std::path::PathBuf;
 

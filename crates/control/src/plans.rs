@@ -1,4 +1,4 @@
-//! Plans and the limits they give (SPEC §6).
+//! Plans and the limits they give (README.md, "Rate limits").
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,5 +1,6 @@
-//! Usage reports (SPEC §8): a project's traffic over a period, and the figures of one key's
-//! page. Days and hours are UTC; every day (or hour) of a range is listed, zero-filled.
+//! Usage reports (docs/usage-monitoring.md, "Reports"): a project's traffic over a period, and the
+//! figures of one key's page. Days and hours are UTC; every day (or hour) of a range is listed,
+//! zero-filled.
 
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -1,5 +1,6 @@
-//! The alert rules (SPEC §8), each shown firing on a crafted history and staying silent on a
-//! normal one; deduplication; listing and acknowledging. Run against every backend.
+//! The alert rules (docs/usage-monitoring.md, "Alert rules"), each shown firing on a crafted
+//! history and staying silent on a normal one; deduplication; listing and acknowledging. Run
+//! against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[macro_use]

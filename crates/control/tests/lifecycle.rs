@@ -1,5 +1,5 @@
-//! The service layer's behaviour (SPEC §2, §7 and the compliance records), written once and
-//! run against every backend.
+//! The service layer's behaviour (README.md, "Keys" and "Command line", and docs/compliance.md),
+//! written once and run against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[macro_use]
@@ -361,7 +361,7 @@ each_backend!(list_hides_deleted_keys_and_never_shows_secrets, |c: Control| asyn
         assert!(!format!("{listed:?}").contains(secret_tail(s.expose())));
     }
     assert!(!json.contains("\"secret\""), "{json}");
-    // Listing shows what SPEC §7 says it shows.
+    // Listing shows what README.md, "Command line", says it shows.
     let first = serde_json::to_value(&listed[0]).unwrap();
     for field in
         ["name", "prefix", "type", "environment", "scopes", "created_at", "last_used_at", "status", "expires_at"]

@@ -1,4 +1,5 @@
-//! Usage reports (SPEC §8) over crafted histories, run against every backend.
+//! Usage reports (docs/usage-monitoring.md, "Reports") over crafted histories, run against every
+//! backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[macro_use]

@@ -1,5 +1,6 @@
-//! Every route × every credential state (SPEC §3–§5), then the six key headers, header
-//! priority, keys outside headers, expiry and lifecycle changes reaching the router.
+//! Every route × every credential state (README.md, "Presenting a key", "Errors", "Endpoints"),
+//! then the six key headers, header priority, keys outside headers, expiry and lifecycle changes
+//! reaching the router.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -91,7 +92,8 @@ fn expect(access: Access, method: &Method, path: &str, cred: Cred) -> Expect {
         Access::Scope(scope) => match cred {
             Cred::None => Expect::Missing,
             c if c.is_invalid() => Expect::Invalid { health: false },
-            // `usage:read` is granted to both key types (SPEC §2): the gateway key is no wrong type there.
+            // `usage:read` is granted to both key types (README.md, "Keys"): the gateway key is no
+            // wrong type there.
             Cred::WrongType if scope != Scope::UsageRead => Expect::Forbidden(scope.as_str()),
             Cred::ReadOnly if !scope.is_read() => Expect::Forbidden(scope.as_str()),
             _ => Expect::Handler(success),
@@ -421,7 +423,8 @@ async fn header_values_that_carry_no_key() {
     assert_401(&app.send(req).await, INVALID_BODY, "non-ASCII X-API-Key");
 }
 
-/// The header's name and the form a key takes in it, in the SPEC's priority order.
+/// The header's name and the form a key takes in it, in the priority order of README.md,
+/// "Presenting a key".
 const PRIORITY: [(&str, &str); 6] = [
     ("X-API-Key", "{k}"),
     ("X-RegPilot-Key", "{k}"),

@@ -167,8 +167,8 @@ async fn bad_violation_bodies_name_the_field() {
     assert_eq!(ids(&c.get(VIOLATIONS).await.json(), "violations").len(), 3);
 }
 
-/// SPEC §4: malformed JSON is a 400: trailing data after the object, or an array in place of
-/// the object (which serde's derive would read by position), is refused.
+/// README.md, "Errors": malformed JSON is a 400: trailing data after the object, or an array in
+/// place of the object (which serde's derive would read by position), is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_single_json_object_is_a_body() {
     let app = TestApp::new(regpilot_store::Backend::Sqlite).await;
@@ -184,7 +184,7 @@ async fn only_a_single_json_object_is_a_body() {
     assert!(ids(&c.get(VIOLATIONS).await.json(), "violations").is_empty(), "nothing was recorded");
 }
 
-/// SPEC §4: a wrong type is a 400 naming the field, for the enum fields (`severity`,
+/// README.md, "Errors": a wrong type is a 400 naming the field, for the enum fields (`severity`,
 /// `risk_level`, `status`) too: a number, `null` or an array there names the field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enum_fields_of_the_wrong_type_are_named() {

@@ -1,4 +1,4 @@
-//! `GET /api/health`, the three cases of SPEC §5.
+//! `GET /api/health`, the three cases of README.md, "Endpoints".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -100,7 +100,7 @@ async fn a_rate_limited_key_is_still_reported_authenticated() {
         limited.json(),
         json!({"error": "Rate limit exceeded", "code": "RATE_LIMIT_EXCEEDED", "authenticated": true, "limit": "burst", "retry_after": 1})
     );
-    // Elsewhere the 429 is the SPEC's, without the field.
+    // Elsewhere the 429 is the one of README.md, "Errors", without the field.
     let usage = app.get("/api/usage", Some(&key.secret)).await;
     assert_eq!(usage.status, axum::http::StatusCode::TOO_MANY_REQUESTS);
     assert!(usage.json().get("authenticated").is_none());

@@ -1,4 +1,4 @@
-//! The secret format of SPEC §2: `{sk|pk}_{dev|stg|prod}_{body}{check}`.
+//! The secret format of README.md, "Keys": `{sk|pk}_{dev|stg|prod}_{body}{check}`.
 //!
 //! `body` is 32 base62 characters from the OS CSPRNG; `check` is the CRC-32 (IEEE) of every
 //! byte before it, in base62, 6 characters. The checksum only lets a scanner or the server
@@ -212,7 +212,8 @@ mod tests {
 
     #[test]
     fn checksum_matches_zlib_crc32() {
-        // Expected value computed independently with Python's zlib.crc32 and the SPEC alphabet.
+        // Expected value computed independently with Python's zlib.crc32 and the alphabet of
+        // README.md, "Keys".
         assert_eq!(&checksum(b"sk_prod_0123456789ABCDEFGHIJKLMNOPQRSTUV"), b"1A97gh");
         assert!(parse("sk_prod_0123456789ABCDEFGHIJKLMNOPQRSTUV1A97gh").is_ok());
     }

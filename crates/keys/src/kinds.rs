@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Scopes;
 
-/// The two key types of SPEC §2.
+/// The two key types of README.md, "Keys".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyType {
@@ -50,7 +50,7 @@ impl KeyType {
     }
 }
 
-/// The three environments of SPEC §2.
+/// The three environments of README.md, "Keys".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {

@@ -1,5 +1,5 @@
-//! Properties of the key format (SPEC §2): generation, shape, checksum, parsing of hostile
-//! input, display prefix and the redaction of secrets.
+//! Properties of the key format (README.md, "Keys"): generation, shape, checksum, parsing of
+//! hostile input, display prefix and the redaction of secrets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
@@ -11,8 +11,8 @@ use regpilot_keys::{
     checksum, digest, display_prefix, generate, parse, Environment, KeyType, ParseError, ALPHABET, KEY_PATTERN,
 };
 
-/// The pattern of SPEC §2, written out here rather than taken from the crate.
-const SPEC_PATTERN: &str = "^(sk|pk)_(dev|stg|prod)_[0-9A-Za-z]{38}$";
+/// The pattern README.md ("Keys") states, written out here rather than taken from the crate.
+const README_PATTERN: &str = "^(sk|pk)_(dev|stg|prod)_[0-9A-Za-z]{38}$";
 
 /// Characters that are not in the base62 alphabet, single- and multi-byte.
 const NON_ALNUM: &[char] = &[
@@ -21,7 +21,7 @@ const NON_ALNUM: &[char] = &[
 
 fn spec_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(SPEC_PATTERN).unwrap())
+    RE.get_or_init(|| Regex::new(README_PATTERN).unwrap())
 }
 
 fn all_kinds() -> Vec<(KeyType, Environment)> {
@@ -66,7 +66,7 @@ fn assert_mutations_rejected(key: &str) -> usize {
 
 #[test]
 fn the_crate_pattern_is_the_spec_pattern() {
-    assert_eq!(KEY_PATTERN, SPEC_PATTERN);
+    assert_eq!(KEY_PATTERN, README_PATTERN);
     assert_eq!(ALPHABET, b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 }
 
@@ -82,7 +82,7 @@ fn a_hundred_thousand_generated_keys_are_unique_well_formed_and_parse() {
         let (t, e) = kinds[i % kinds.len()];
         let key = generate(t, e).unwrap();
         let s = key.expose();
-        assert!(re.is_match(s), "{s} does not match {SPEC_PATTERN}");
+        assert!(re.is_match(s), "{s} does not match {README_PATTERN}");
         assert!(s.starts_with(&format!("{}_{}_", t.prefix(), e.segment())), "{s}");
         let parsed = parse(s).unwrap_or_else(|err| panic!("{s} does not parse: {err:?}"));
         assert_eq!((parsed.key_type, parsed.environment), (t, e));
@@ -133,7 +133,7 @@ fn every_single_character_change_is_rejected_exhaustively() {
 #[test]
 fn checksum_is_zlib_crc32_in_base62() {
     // Each expected value was produced with Python 3:
-    //   c = zlib.crc32(s.encode()); then c written in base62 with the SPEC alphabet
+    //   c = zlib.crc32(s.encode()); then c written in base62 with the README's alphabet
     //   ("0-9A-Za-z"), most significant digit first, left-padded with '0' to 6 characters.
     let cases: &[(&str, u32, &str)] = &[
         ("sk_prod_0123456789ABCDEFGHIJKLMNOPQRSTUV", 1_066_070_699, "1A97gh"),
@@ -403,7 +403,7 @@ proptest! {
         s in "(sk|pk|SK|xk)?_?(dev|stg|prod|live)?_?[0-9A-Za-z_\\-éü€😀]{0,60}"
     ) {
         let r = parse(&s);
-        // Whatever it says, an accepted string has the SPEC shape.
+        // Whatever it says, an accepted string has the shape of README.md, "Keys".
         if r.is_ok() {
             prop_assert!(spec_regex().is_match(&s), "{} accepted", s);
         }

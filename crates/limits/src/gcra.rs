@@ -18,8 +18,8 @@ impl Default for KeyState {
     }
 }
 
-/// Decides one request (SPEC §6): daily quota first, then the burst limiter; only an admission
-/// changes the state (refused requests use up neither quota nor burst capacity).
+/// Decides one request (README.md, "Rate limits"): daily quota first, then the burst limiter; only
+/// an admission changes the state (refused requests use up neither quota nor burst capacity).
 pub(crate) fn decide(state: &mut KeyState, spec: LimitSpec, now: Micros) -> Verdict {
     let today = day_number(now);
     if state.day != today {

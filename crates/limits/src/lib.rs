@@ -1,5 +1,5 @@
-//! Per-key rate limits (SPEC §6): a smooth burst limiter and a daily quota, decided in this
-//! process or in Redis.
+//! Per-key rate limits (README.md, "Rate limits"): a smooth burst limiter and a daily quota,
+//! decided in this process or in Redis.
 //!
 //! # The decision
 //!

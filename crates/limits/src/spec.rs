@@ -18,8 +18,8 @@ pub struct LimitSpec {
 }
 
 impl LimitSpec {
-    /// Development keys: one tenth of both figures, rounded down, at least 1 (SPEC §2). A daily
-    /// limit of 0 stays 0 (a key that may make no requests does not gain one).
+    /// Development keys: one tenth of both figures, rounded down, at least 1 (README.md, "Rate
+    /// limits"). A daily limit of 0 stays 0 (a key that may make no requests does not gain one).
     pub fn development(self) -> LimitSpec {
         LimitSpec {
             burst: (self.burst / 10).max(1),
@@ -49,7 +49,7 @@ pub enum LimitKind {
 }
 
 impl LimitKind {
-    /// `"burst"` or `"daily"`, as the 429 body names it (SPEC §4).
+    /// `"burst"` or `"daily"`, as the 429 body names it (README.md, "Errors").
     pub fn as_str(self) -> &'static str {
         match self {
             LimitKind::Burst => "burst",

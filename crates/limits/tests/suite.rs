@@ -1,5 +1,5 @@
-//! The limiter's behaviour (SPEC §6), written once and run against both backends: `local::*`
-//! on the in-process limiter, `redis::*` on the Redis one (skipped unless
+//! The limiter's behaviour (README.md, "Rate limits"), written once and run against both backends:
+//! `local::*` on the in-process limiter, `redis::*` on the Redis one (skipped unless
 //! `REGPILOT_TEST_REDIS_URL` is set). Time is virtual: nothing sleeps.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

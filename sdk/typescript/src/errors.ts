@@ -52,7 +52,7 @@ export interface APIErrorInit {
 export class APIError extends RegPilotError {
   /** The HTTP status. */
   readonly status: number;
-  /** The SPEC's error code, e.g. `INVALID_API_KEY`, `RATE_LIMIT_EXCEEDED`. */
+  /** The gateway's error code, e.g. `INVALID_API_KEY`, `RATE_LIMIT_EXCEEDED` (README.md, "Errors"). */
   readonly code: string | undefined;
   /** The body's `error` sentence. */
   readonly error: string;

@@ -1,6 +1,6 @@
-//! Alerts on unusual key activity (SPEC §8): the rules that raise them (see `rules.rs`), and
-//! listing and acknowledging them. An alert names its key by name and display prefix, never
-//! by secret.
+//! Alerts on unusual key activity (docs/usage-monitoring.md, "Alert rules"): the rules that raise
+//! them (see `rules.rs`), and listing and acknowledging them. An alert names its key by name and
+//! display prefix, never by secret.
 
 mod rules;
 

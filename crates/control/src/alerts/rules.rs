@@ -1,7 +1,7 @@
-//! The alert rules (SPEC §8) and their thresholds. Every rule reads the store as of a given
-//! time, so a test (or a late run) sees exactly what a run at that time would. Hour rules look
-//! at the current and the previous UTC hour, so an hour is judged complete once after it ends.
-//! Deleted keys only ever raise `inactive_key_use`.
+//! The alert rules (docs/usage-monitoring.md, "Alert rules") and their thresholds. Every rule reads
+//! the store as of a given time, so a test (or a late run) sees exactly what a run at that time
+//! would. Hour rules look at the current and the previous UTC hour, so an hour is judged complete
+//! once after it ends. Deleted keys only ever raise `inactive_key_use`.
 
 use std::collections::HashMap;
 

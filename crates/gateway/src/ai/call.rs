@@ -68,8 +68,8 @@ impl Call {
         request: ChatRequest,
     ) -> Result<Call, ApiError> {
         if routing.governor {
-            // SPEC §4/§5: Governor needs the scope and a plan with it; on such a plan this
-            // version still cannot validate, and says so instead of pretending.
+            // docs/ai-gateway.md, "Errors": Governor needs the scope and a plan with it; on such a
+            // plan this version still cannot validate, and says so instead of pretending.
             if !key.scopes.contains(Scope::Governor) || !state.plans.governor(&key.project_id) {
                 state.metrics.forbidden();
                 return Err(ApiError::Forbidden { required: Scope::Governor });

@@ -1,7 +1,7 @@
-//! RegPilot's own AI endpoints (SPEC §5): `POST /api/ai/chat` (a Server-Sent Events stream),
-//! `POST /api/ai/complete` (one JSON answer) and `GET /api/ai/models`. The body is checked field
-//! by field (each bad field gets a 400 naming it); unknown fields are refused, so nothing in a
-//! body can reach an upstream unchecked.
+//! RegPilot's own AI endpoints (docs/ai-gateway.md, "Endpoints"): `POST /api/ai/chat` (a
+//! Server-Sent Events stream), `POST /api/ai/complete` (one JSON answer) and `GET /api/ai/models`.
+//! The body is checked field by field (each bad field gets a 400 naming it); unknown fields are
+//! refused, so nothing in a body can reach an upstream unchecked.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

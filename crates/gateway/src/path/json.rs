@@ -1,5 +1,6 @@
-//! The JSON body extractor: a size limit answered with the SPEC's 413, and errors that name
-//! the failing field (via `serde_path_to_error`) instead of axum's default rejection text.
+//! The JSON body extractor: a size limit answered with the 413 of README.md, "Errors", and errors
+//! that name the failing field (via `serde_path_to_error`) instead of axum's default rejection
+//! text.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

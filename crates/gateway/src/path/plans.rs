@@ -28,7 +28,7 @@ pub struct PlanTable {
 #[derive(Clone, Copy)]
 struct Entry {
     spec: LimitSpec,
-    /// Whether the plan includes Governor (SPEC §6: pro and enterprise).
+    /// Whether the plan includes Governor (docs/ai-gateway.md, "Errors": pro and enterprise).
     governor: bool,
 }
 
@@ -63,7 +63,7 @@ impl PlanTable {
     }
 
     /// The limits of a key of `project_id` in `environment`: the plan's figures, a tenth of
-    /// them for development keys (SPEC §2, §6).
+    /// them for development keys (README.md, "Rate limits").
     pub fn spec(&self, project_id: &str, environment: Environment) -> LimitSpec {
         let base = self.projects.read().unwrap_or_else(|p| p.into_inner()).get(project_id).map(|e| e.spec);
         let base = base.unwrap_or_else(|| base_spec(fallback()));

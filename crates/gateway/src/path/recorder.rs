@@ -224,7 +224,8 @@ fn batch_rows(b: &UsageBatch) -> usize {
     b.hourly.len() + b.countries.len() + b.last_used.len() + b.models.len()
 }
 
-/// The staging keys' per-minute summary lines (SPEC §2: "one summary line per minute per key").
+/// The staging keys' per-minute summary lines (README.md, "Usage monitoring and alerts": "one
+/// summary line per key per minute").
 #[derive(Default)]
 struct Summaries(HashMap<CompactString, UsageCounts>);
 

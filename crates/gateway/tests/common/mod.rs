@@ -46,7 +46,7 @@ pub fn unconfigured_ai() -> regpilot_ai::AiConfig {
 }
 
 /// The same error in OpenAI's shape, as the `/v1` routes answer it: `{"error": {message, type,
-/// param, code}}` with the SPEC's fields beside it.
+/// param, code}}` with RegPilot's fields (README.md, "Errors") beside it.
 pub fn openai_shaped(spec_body: &str, kind: &str) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(spec_body).unwrap();
     let obj = v.as_object_mut().unwrap();

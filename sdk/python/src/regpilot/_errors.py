@@ -58,8 +58,8 @@ class APITimeoutError(APIConnectionError):
 class APIError(RegPilotError):
     """The gateway answered with an error status.
 
-    Attributes: ``status`` (HTTP status, also ``status_code``), ``code`` (the SPEC's error code,
-    e.g. ``INVALID_API_KEY``), ``message`` (the body's ``error``), ``body`` (the parsed JSON
+    Attributes: ``status`` (HTTP status, also ``status_code``), ``code`` (the gateway's error code,
+    e.g. ``INVALID_API_KEY``; README.md, "Errors"), ``message`` (the body's ``error``), ``body`` (the parsed JSON
     body, or the text), ``headers`` (the response headers)."""
 
     def __init__(

@@ -1,4 +1,5 @@
-//! Finding the key in the headers (SPEC §3). Query strings and bodies are never read.
+//! Finding the key in the headers (README.md, "Presenting a key"). Query strings and bodies are
+//! never read.
 
 use axum::http::{HeaderMap, HeaderValue};
 

@@ -1,7 +1,8 @@
-//! The per-route middleware: authentication, then the per-key rate limit, then the route's
-//! scope. Deny by default: a scoped route runs only for a valid key holding its scope, within
-//! its limits. Every authenticated answer carries the `x-ratelimit-*` headers, is logged as the
-//! key's environment asks (SPEC §2), and is handed to the usage recorder.
+//! The per-route middleware: authentication, then the per-key rate limit, then the route's scope.
+//! Deny by default: a scoped route runs only for a valid key holding its scope, within its limits.
+//! Every authenticated answer carries the `x-ratelimit-*` headers, is logged as the key's
+//! environment asks (README.md, "Usage monitoring and alerts"), and is handed to the usage
+//! recorder.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -296,8 +297,8 @@ static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
-/// SPEC §6: the daily limit, what is left of it today, and the next UTC midnight. A project
-/// without a daily limit (enterprise default) says `unlimited`.
+/// README.md, "Rate limits": the daily limit, what is left of it today, and the next UTC midnight.
+/// A project without a daily limit (enterprise default) says `unlimited`.
 fn rate_limit_headers(headers: &mut HeaderMap, v: &Verdict) {
     let unlimited = HeaderValue::from_static("unlimited");
     headers.reserve(3);
@@ -321,9 +322,9 @@ fn reset_value(at: i64) -> HeaderValue {
     })
 }
 
-/// SPEC §2: development keys log every request, staging keys their failures (and a summary a
-/// minute, written by the usage recorder), production keys server errors only. The key's id,
-/// never the secret.
+/// README.md, "Usage monitoring and alerts": development keys log every request, staging keys their
+/// failures (and a summary a minute, written by the usage recorder), production keys server errors
+/// only. The key's id, never the secret.
 fn log_request(key: &IndexedKey, method: &str, route: &str, status: u16, latency_us: u64) {
     let key_id = &key.id;
     match key.environment {
