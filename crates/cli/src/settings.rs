@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use regpilot_ai::AiConfig;
 use regpilot_control::SessionPolicy;
-use regpilot_gateway::{FailureMode, GatewayConfig, RecorderConfig};
+use regpilot_gateway::{ConnLimits, FailureMode, GatewayConfig, RecorderConfig};
 use serde::Deserialize;
 
 #[cfg(test)]
@@ -152,6 +152,45 @@ impl Settings {
                     .range(0, 3600),
                 )?,
             ),
+            connections: ConnLimits {
+                header_read_timeout: Duration::from_secs(
+                    src.read(
+                        Setting::new(
+                            "header_read_timeout_secs",
+                            "REGPILOT_HEADER_READ_TIMEOUT_SECS",
+                            "A client must send a request's headers within this long (seconds), counted from \
+                             the connection's accept or the request's first byte; a slower one is disconnected.",
+                        )
+                        .default(10)
+                        .range(1, 3600),
+                    )?,
+                ),
+                keepalive_timeout: Duration::from_secs(
+                    src.read(
+                        Setting::new(
+                            "keepalive_timeout_secs",
+                            "REGPILOT_KEEPALIVE_TIMEOUT_SECS",
+                            "A kept-alive connection with no new request this long after its last answer is \
+                             closed (seconds).",
+                        )
+                        .default(60)
+                        .range(1, 3600),
+                    )?,
+                ),
+                max_connections: src.read(
+                    Setting::new(
+                        "max_connections",
+                        "REGPILOT_MAX_CONNECTIONS",
+                        "Client connections served at once (0: derived from the open-file limit); beyond \
+                         it a new connection is closed at once and counted in /metrics.",
+                    )
+                    .note(
+                        "0: half the open-file limit left after 256 descriptors for the store, Redis and files \
+                         (serve raises the soft limit to the hard one first), at least 64.",
+                    )
+                    .default(0),
+                )?,
+            },
             redis_url: src
                 .read_opt(
                     Setting::new(

@@ -9,14 +9,16 @@
 //!   metrics, the OpenAPI document, the web dashboard.
 //!
 //! Beside them: the route table (`router.rs`), the request path's shared state (`state.rs`),
-//! errors in both dialects (`error.rs`), the metrics (`metrics.rs`), and running the server
-//! (`server.rs`). Everything is crate-private; what the CLI, the tests and the benchmarks use
-//! is re-exported here.
+//! errors in both dialects (`error.rs`), the metrics (`metrics.rs`), serving connections
+//! (`conn.rs`: timeouts, the cap, lingering close), and running the server (`server.rs`).
+//! Everything is crate-private; what the CLI, the tests and the benchmarks use is re-exported
+//! here.
 
 #![warn(unreachable_pub)]
 
 mod admin;
 mod ai;
+mod conn;
 mod error;
 mod metrics;
 mod path;
@@ -25,6 +27,7 @@ mod server;
 mod state;
 
 pub use admin::dashboard::state::Dashboard;
+pub use conn::{default_max_connections, serve_connections, ConnLimits};
 pub use path::access::Access;
 pub use path::auth::{find_key, verify, AuthOutcome, Presented};
 pub use path::client_ip::TrustedProxies;

@@ -49,6 +49,8 @@ pub struct Metrics {
     ai_prompt_tokens: AtomicU64,
     ai_completion_tokens: AtomicU64,
     ai_streams_open: AtomicU64,
+    /// Client connections (`conn.rs`).
+    pub(crate) connections: ConnectionMetrics,
 }
 
 impl Metrics {
@@ -223,6 +225,7 @@ impl Metrics {
         for ((provider, outcome), n) in rows {
             let _ = writeln!(out, "regpilot_ai_calls_total{{provider=\"{provider}\",outcome=\"{outcome}\"}} {n}");
         }
+        self.connections.render(&mut out);
         out
     }
 
@@ -269,5 +272,90 @@ impl Metrics {
                 writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value.load(Ordering::Relaxed));
         }
         out
+    }
+}
+
+/// The connection counters of `conn.rs`: what a client holds open, and what was closed or refused.
+#[derive(Default)]
+pub(crate) struct ConnectionMetrics {
+    open: AtomicU64,
+    max: AtomicU64,
+    refused: AtomicU64,
+    accept_errors: AtomicU64,
+    header_timeouts: AtomicU64,
+    keepalive_timeouts: AtomicU64,
+}
+
+/// Why the server closed a connection on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnTimeout {
+    /// A request's headers did not arrive in time.
+    Header,
+    /// No request began on a kept-alive connection in time.
+    KeepAlive,
+}
+
+impl ConnectionMetrics {
+    pub(crate) fn set_max(&self, max: usize) {
+        self.max.store(max as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn opened(&self) {
+        self.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn closed(&self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn open_now(&self) -> u64 {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn timed_out(&self, why: ConnTimeout) {
+        let c = match why {
+            ConnTimeout::Header => &self.header_timeouts,
+            ConnTimeout::KeepAlive => &self.keepalive_timeouts,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        for (name, help, kind, value) in [
+            ("regpilot_connections_open", "Client connections open now.", "gauge", &self.open),
+            ("regpilot_connections_max", "Client connections served at most at once.", "gauge", &self.max),
+            (
+                "regpilot_connections_refused_total",
+                "Connections closed at once because the connection cap was reached.",
+                "counter",
+                &self.refused,
+            ),
+            (
+                "regpilot_accept_errors_total",
+                "Failed accepts (such as running out of file descriptors), each followed by a back-off.",
+                "counter",
+                &self.accept_errors,
+            ),
+        ] {
+            let _ =
+                writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP regpilot_connection_timeouts_total Connections closed by the server for a timeout.\n\
+             # TYPE regpilot_connection_timeouts_total counter\n\
+             regpilot_connection_timeouts_total{{timeout=\"header_read\"}} {}\n\
+             regpilot_connection_timeouts_total{{timeout=\"keepalive\"}} {}",
+            self.header_timeouts.load(Ordering::Relaxed),
+            self.keepalive_timeouts.load(Ordering::Relaxed)
+        );
     }
 }

@@ -1,13 +1,11 @@
 //! Running the gateway: load the plan table and key index, restore today's quotas, follow the
 //! change feeds, record usage, watch for unusual activity, and serve until a signal.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use regpilot_ai::{Ai, AiConfig};
 use regpilot_control::{Control, SessionPolicy};
 use regpilot_limits::{now_micros, FailureMode, Limiter};
@@ -17,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::dashboard::state::Dashboard;
+use crate::conn::{raise_fd_limit, serve_connections, ConnLimits};
 use crate::path::client_ip::TrustedProxies;
 use crate::path::feed::{load_index, spawn_follower};
 use crate::path::geo::GeoIp;
@@ -54,6 +53,8 @@ pub struct GatewayConfig {
     pub session_policy: SessionPolicy,
     /// Adds `Secure` to the dashboard's session cookie.
     pub secure_cookies: bool,
+    /// Header-read and keep-alive timeouts, and the connection cap (`conn.rs`).
+    pub connections: ConnLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +120,7 @@ pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> R
     let housekeeping =
         spawn_housekeeping(store.clone(), state.clone(), config.session_policy, config.usage_retention_days, stop_rx);
 
+    raise_fd_limit();
     let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Bind { addr: listen, source })?;
     let local = listener.local_addr()?;
     state.set_ready(true);
@@ -129,26 +131,26 @@ pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> R
         "listening on http://{local}"
     );
 
-    let app = build_router(state.clone(), dashboard).into_make_service_with_connect_info::<SocketAddr>();
+    let app = build_router(state.clone(), dashboard);
     let shutdown_state = state.clone();
     let grace = config.shutdown_grace;
-    // Small writes (an SSE chunk, a short answer) go out at once, not after the previous ACK.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let limits = config.connections;
+    // New connections are still accepted while draining: they are answered 503, and a load
+    // balancer's probe of /api/ready gets its 503 instead of a hung connection.
+    let shutdown = async move {
         shutdown_signal().await;
         shutdown_state.set_ready(false);
         // Streams ended at the deadline need a moment to write their last event.
         shutdown_state.drain.run(grace, Duration::from_secs(2)).await;
         tracing::info!("shutting down: closing connections");
-    });
+    };
+    let serving = state.clone();
     // Spawned, so connections are accepted on a runtime worker: awaited here, the accept loop
     // would run on the thread that called `block_on`, and every new connection would cost a
     // hand-over between threads (bench/README.md).
-    tokio::spawn(server.into_future()).await.map_err(std::io::Error::other)??;
+    tokio::spawn(async move { serve_connections(listener, app, &serving, limits, shutdown).await })
+        .await
+        .map_err(std::io::Error::other)?;
 
     let _ = stop_tx.send(true);
     let _ = follower.await;

@@ -80,8 +80,12 @@ where
         } else if declared_length(req.headers()).is_some_and(|n| n > state.max_body_bytes as u64) {
             // A body declared larger than the limit is refused before anything else runs
             // (bodies sent without a length are cut at the limit where they are read, in json.rs).
+            // The body is not read: the connection ends after the answer (`conn.rs` lingers, so
+            // a client still sending it reads the 413 rather than a reset).
             state.metrics.request("unmatched", method_label(req.method()), 413);
-            Some(ApiError::PayloadTooLarge { limit: state.max_body_bytes }.render(Dialect::of_path(path)))
+            let mut refused = ApiError::PayloadTooLarge { limit: state.max_body_bytes }.render(Dialect::of_path(path));
+            refused.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Some(refused)
         } else {
             None
         };
