@@ -28,7 +28,7 @@ pub use admin::dashboard::state::Dashboard;
 pub use path::access::Access;
 pub use path::auth::{find_key, verify, AuthOutcome, Presented};
 pub use path::client_ip::TrustedProxies;
-pub use path::feed::{catch_up, load_index, FeedPosition};
+pub use path::feed::{catch_up, load_index, FeedPosition, FeedSync};
 pub use path::index::{IndexedKey, KeyIndex};
 pub use path::recorder::RecorderConfig;
 pub use regpilot_limits::FailureMode;
