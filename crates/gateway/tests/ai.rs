@@ -154,7 +154,10 @@ async fn development_keys_get_the_simulator_offline() {
     let body = r#"{"model":"mock-model","messages":[{"role":"user","content":"Hello"}]}"#;
     let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(&c.dev), Some(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.describe());
-    assert_eq!((r.header("x-regpilot-model"), r.header("x-regpilot-provider")), (Some("mock-model"), Some("simulator")));
+    assert_eq!(
+        (r.header("x-regpilot-model"), r.header("x-regpilot-provider")),
+        (Some("mock-model"), Some("simulator"))
+    );
 
     // `"stream": false` asks /api/ai/chat for the one JSON object of /api/ai/complete.
     let whole = c

@@ -477,8 +477,7 @@ async fn a_key_header_given_twice_is_a_400_naming_it() {
     let unknown = unknown_key(KeyType::Project);
     for (name, form) in PRIORITY {
         let message = format!("The {name} header was sent more than once; send the key in one header, once");
-        let body =
-            format!(r#"{{"error":"{message}","code":"INVALID_REQUEST","field":"{name}"}}"#);
+        let body = format!(r#"{{"error":"{message}","code":"INVALID_REQUEST","field":"{name}"}}"#);
         for (key, second) in [(&project.secret, &project.secret), (&project.secret, &unknown)] {
             let (first, second) = (form.replace("{k}", key), form.replace("{k}", second));
             for path in [READ_ROUTE, "/api/health"] {
