@@ -238,3 +238,79 @@ fn cli_errors_are_clear_and_exit_non_zero() {
     let out = cli_with(dir, &db, &["user", "create", "--email", "x@example.com"], &[], Some("short\n"));
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A dashboard form POST from the server's own origin; the status, the session cookie if one is
+/// set, and the body.
+fn dashboard_form(
+    base: &str,
+    path: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, String) {
+    let encode = |v: &str| -> String {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let mut req = agent
+        .post(&format!("{base}{path}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Origin", base);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let mut resp = req.send(body.join("&").as_str()).unwrap();
+    let set_cookie = resp.headers().get("set-cookie").map(|v| v.to_str().unwrap().split(';').next().unwrap().into());
+    (resp.status().as_u16(), set_cookie, resp.body_mut().read_to_string().unwrap())
+}
+
+/// The text between `start` and the next `end` after it.
+fn between<'a>(html: &'a str, start: &str, end: char) -> &'a str {
+    let from = html.find(start).unwrap_or_else(|| panic!("no {start} in {html}")) + start.len();
+    &html[from..from + html[from..].find(end).unwrap()]
+}
+
+/// Read-your-writes (README.md, "Several instances"): with a feed poll of a whole second, a key
+/// made in a server's dashboard works on that server's very first call, and one deactivated
+/// there is refused on the next.
+#[test]
+fn a_key_made_in_the_dashboard_works_on_the_first_call() {
+    let scratch = Scratch::new("ryw");
+    let (dir, db) = (scratch.path(), sqlite_url(scratch.path()));
+    let server = Server::start_with(dir, &db, "serve", "info", &[("REGPILOT_FEED_POLL_MS", "1000")]);
+    let password = "a-long-enough-password";
+    let email = "keys@example.com";
+    let made = cli_with(dir, &db, &["user", "create", "--email", email, "--role", "admin"], &[], Some(password));
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let project =
+        cli_json(dir, &db, &["project", "create", "--name", "RYW", "--plan", "enterprise", "--burst", "1000"]);
+    let pid = str_of(&project, "id");
+
+    let (status, cookie, _) = dashboard_form(&server.base, "/login", None, &[("email", email), ("password", password)]);
+    assert_eq!(status, 303);
+    let cookie = cookie.unwrap();
+    let page = agent().get(&format!("{}/projects/{pid}/keys", server.base)).header("Cookie", &cookie).call();
+    let csrf = between(&page.unwrap().body_mut().read_to_string().unwrap(), r#"name="csrf" value=""#, '"').to_owned();
+    let keys = format!("/projects/{pid}/keys");
+    let mut last = String::new();
+    for i in 0..5 {
+        let name = format!("key {i}");
+        let fields = [("csrf", csrf.as_str()), ("name", &name), ("type", "gateway"), ("environment", "prod")];
+        let (status, _, html) = dashboard_form(&server.base, &keys, Some(&cookie), &fields);
+        assert_eq!(status, 201, "{html}");
+        last = between(&html, r#"<code id="new-secret">"#, '<').to_owned();
+        assert_eq!(health_status(&server.base, &last), 200, "key {i} on its first call");
+    }
+    let listed = cli_json(dir, &db, &["key", "list", "--project", &pid]);
+    let kid = listed["keys"].as_array().unwrap().iter().find(|k| k["name"] == "key 4").map(|k| str_of(k, "id"));
+    let deactivate = format!("{keys}/{}/deactivate", kid.unwrap());
+    let (status, _, _) = dashboard_form(&server.base, &deactivate, Some(&cookie), &[("csrf", &csrf)]);
+    assert_eq!(status, 303);
+    assert_eq!(health_status(&server.base, &last), 401, "deactivated here: refused on the next call");
+    assert!(server.stop().success());
+}

@@ -167,23 +167,6 @@ impl Catalogue {
         }
     }
 
-    /// A model no provider offers, for the simulator only (see [`crate::Route`]): no price,
-    /// and a provider that cannot be called.
-    pub(crate) fn unlisted(id: &str) -> Arc<ModelEntry> {
-        Arc::new(ModelEntry {
-            id: id.to_owned(),
-            provider: Arc::new(Provider {
-                name: crate::SIMULATOR.into(),
-                endpoint: None,
-                authorization: None,
-                key: None,
-                unavailable: Some("no provider offers this model".into()),
-            }),
-            price: Price::default(),
-            qualities: Vec::new(),
-        })
-    }
-
     pub fn get(&self, id: &str) -> Option<&Arc<ModelEntry>> {
         self.by_id.get(id).map(|&i| &self.models[i])
     }

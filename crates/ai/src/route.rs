@@ -1,9 +1,8 @@
 //! Who answers a call, decided from the caller's key environment: development keys get the
 //! simulator (test mode: no network, no cost), the others the model's configured provider. The
 //! simulator is chosen here like any provider, so the gateway never branches on the environment.
-//!
-//! Test mode also answers model names no provider offers (code written for another deployment
-//! runs offline), with a warning saying what a production key would have been refused for.
+//! The model is checked the same way in every environment: test mode exists so that a mistake
+//! shows up before production, so a name no provider offers is a 400 for a development key too.
 
 use std::sync::Arc;
 
@@ -26,13 +25,12 @@ pub(crate) enum Answerer {
 pub struct Route {
     pub(crate) model: Arc<ModelEntry>,
     pub(crate) answerer: Answerer,
-    warning: Option<String>,
 }
 
 /// Why a request cannot be routed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
-    /// A model no provider offers, asked for by a key outside test mode (a 400 on `model`).
+    /// A model no provider offers (a 400 on `model`, whatever the key's environment).
     #[error("Unknown model '{0}'; GET /api/ai/models lists the models offered")]
     UnknownModel(String),
     /// The model's provider cannot be called, e.g. its API key is not set (a 503).
@@ -43,9 +41,6 @@ pub enum RouteError {
     )]
     Unavailable { model: String, provider: String, why: String },
 }
-
-/// Longest model name test mode answers without a provider; names go into answer headers.
-const MAX_UNLISTED_ID: usize = 200;
 
 impl Route {
     /// The route of a request from a key of `environment`: the explicit `model`, else the
@@ -60,18 +55,7 @@ impl Route {
             Environment::Development => Answerer::Simulator,
             Environment::Staging | Environment::Production => Answerer::Provider,
         };
-        let (model, warning) = match catalogue.route(quality, model) {
-            Ok(model) => (model.clone(), None),
-            Err(UnknownModel(m))
-                if answerer == Answerer::Simulator
-                    && m.len() <= MAX_UNLISTED_ID
-                    && m.bytes().all(|b| b.is_ascii_graphic()) =>
-            {
-                let warning = format!("model '{m}' is offered by no configured provider; a production key gets 400");
-                (Catalogue::unlisted(&m), Some(warning))
-            }
-            Err(UnknownModel(m)) => return Err(RouteError::UnknownModel(m)),
-        };
+        let model = catalogue.route(quality, model).map_err(|UnknownModel(m)| RouteError::UnknownModel(m))?.clone();
         if answerer == Answerer::Provider {
             if let Some(why) = &model.provider.unavailable {
                 return Err(RouteError::Unavailable {
@@ -81,7 +65,7 @@ impl Route {
                 });
             }
         }
-        Ok(Route { model, answerer, warning })
+        Ok(Route { model, answerer })
     }
 
     pub fn model_id(&self) -> &str {
@@ -107,11 +91,6 @@ impl Route {
             Answerer::Simulator => 0,
             Answerer::Provider => self.model.price.cost_ucents(usage),
         }
-    }
-
-    /// What a production key would have been refused for (an unlisted model in test mode).
-    pub fn warning(&self) -> Option<&str> {
-        self.warning.as_deref()
     }
 }
 
@@ -150,7 +129,6 @@ mod tests {
         let r = Route::decide(&catalogue(), Environment::Development, Quality::Balanced, Some("small")).unwrap();
         assert_eq!((r.model_id(), r.provider(), r.test_mode()), ("small", "simulator", true));
         assert_eq!(r.cost_ucents(USAGE), 0);
-        assert_eq!(r.warning(), None);
         // The tier's model when none is named.
         let r = Route::decide(&catalogue(), Environment::Development, Quality::Cheap, None).unwrap();
         assert_eq!((r.model_id(), r.provider()), ("small", "simulator"));
@@ -162,30 +140,19 @@ mod tests {
             let r = Route::decide(&catalogue(), env, Quality::Balanced, Some("small")).unwrap();
             assert_eq!((r.model_id(), r.provider(), r.test_mode()), ("small", "local", false), "{env}");
             assert_eq!(r.cost_ucents(USAGE), 3_000_000, "{env}");
-            assert_eq!(r.warning(), None, "{env}");
         }
     }
 
+    /// Test mode catches a wrong model name before production does.
     #[test]
-    fn unknown_models_are_answered_in_test_mode_with_a_warning_and_refused_otherwise() {
-        let r = Route::decide(&catalogue(), Environment::Development, Quality::Balanced, Some("gpt-9")).unwrap();
-        assert_eq!((r.model_id(), r.provider(), r.test_mode()), ("gpt-9", "simulator", true));
-        assert_eq!(r.cost_ucents(USAGE), 0);
-        assert_eq!(r.warning(), Some("model 'gpt-9' is offered by no configured provider; a production key gets 400"));
-        for env in [Environment::Staging, Environment::Production] {
+    fn unknown_models_are_refused_in_every_environment() {
+        for env in [Environment::Development, Environment::Staging, Environment::Production] {
+            for name in ["gpt-9", "with space", "modèle"] {
+                let e = Route::decide(&catalogue(), env, Quality::Balanced, Some(name)).unwrap_err();
+                assert_eq!(e, RouteError::UnknownModel(name.into()), "{env}");
+            }
             let e = Route::decide(&catalogue(), env, Quality::Balanced, Some("gpt-9")).unwrap_err();
-            assert_eq!(e, RouteError::UnknownModel("gpt-9".into()), "{env}");
             assert_eq!(e.to_string(), "Unknown model 'gpt-9'; GET /api/ai/models lists the models offered");
-        }
-    }
-
-    #[test]
-    fn test_mode_refuses_names_that_cannot_be_sent_in_a_header() {
-        let long = "m".repeat(MAX_UNLISTED_ID);
-        assert!(Route::decide(&catalogue(), Environment::Development, Quality::Balanced, Some(&long)).is_ok());
-        for bad in ["m".repeat(MAX_UNLISTED_ID + 1), "with space".into(), "modèle".into(), "tab\t".into()] {
-            let e = Route::decide(&catalogue(), Environment::Development, Quality::Balanced, Some(&bad)).unwrap_err();
-            assert_eq!(e, RouteError::UnknownModel(bad.clone()));
         }
     }
 

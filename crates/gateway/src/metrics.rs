@@ -10,8 +10,8 @@ use foldhash::fast::RandomState;
 
 /// The outcomes of a key check, as labelled in logs and metrics: `ok`, or why the key was
 /// refused (`path::auth::AuthOutcome::reason_index` indexes this list).
-pub(crate) const AUTH_REASONS: [&str; 8] =
-    ["ok", "missing", "malformed", "bad_checksum", "unknown", "inactive", "deleted", "expired"];
+pub(crate) const AUTH_REASONS: [&str; 9] =
+    ["ok", "missing", "malformed", "bad_checksum", "unknown", "inactive", "deleted", "expired", "duplicate_header"];
 
 /// A request method as a metrics label: the common ones by name, the rest as `OTHER`.
 pub(crate) fn method_label(m: &Method) -> &'static str {

@@ -82,6 +82,7 @@ pub fn build_router(state: AppState, dashboard: Arc<Dashboard>) -> Router {
         dashboard,
         metrics: state.metrics.clone(),
         trusted_proxies: state.trusted_proxies.clone(),
+        feed: state.feed.clone(),
     });
     let mut dashboard = Router::new();
     for page in page_table() {

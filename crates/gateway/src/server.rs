@@ -113,9 +113,9 @@ pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> R
         .with_ai(ai);
     let dashboard = Arc::new(Dashboard::new(config.session_policy, config.secure_cookies));
 
-    let start = load_index(&store, &state).await?;
+    load_index(&store, &state).await?;
     restore_daily_counts(&store, &state).await?;
-    let follower = spawn_follower(store.clone(), state.clone(), start, config.feed_poll, stop_rx.clone());
+    let follower = spawn_follower(store.clone(), state.clone(), config.feed_poll, stop_rx.clone());
     let detector = spawn_alert_detector(state.control.clone(), config.alert_check, stop_rx.clone());
     let housekeeping =
         spawn_housekeeping(store.clone(), state.clone(), config.session_policy, config.usage_retention_days, stop_rx);

@@ -13,6 +13,7 @@ use regpilot_limits::Limiter;
 use crate::metrics::Metrics;
 use crate::path::client_ip::TrustedProxies;
 use crate::path::drain::Drain;
+use crate::path::feed::FeedSync;
 use crate::path::index::KeyIndex;
 use crate::path::plans::PlanTable;
 use crate::path::recorder::UsageRecorder;
@@ -26,6 +27,9 @@ pub struct Shared {
     pub index: Arc<KeyIndex>,
     /// Each project's limits, kept current by the project change feed.
     pub plans: Arc<PlanTable>,
+    /// How far the index and the plan table have applied the change feeds; the follower and
+    /// this instance's writers advance it.
+    pub feed: Arc<FeedSync>,
     pub limiter: Arc<Limiter>,
     pub usage: UsageRecorder,
     pub trusted_proxies: Arc<TrustedProxies>,
@@ -45,10 +49,13 @@ impl AppState {
     /// replaces them from its configuration.
     pub fn new(control: Control, index: Arc<KeyIndex>, max_body_bytes: usize) -> AppState {
         let metrics = Arc::new(Metrics::default());
+        let plans = Arc::new(PlanTable::new());
+        let feed = Arc::new(FeedSync::new(control.store().clone(), index.clone(), plans.clone(), metrics.clone()));
         AppState(Arc::new(Shared {
             control,
             index,
-            plans: Arc::new(PlanTable::new()),
+            plans,
+            feed,
             limiter: Arc::new(Limiter::local()),
             usage: UsageRecorder::disabled(metrics.clone()),
             trusted_proxies: Arc::new(TrustedProxies::default()),

@@ -138,17 +138,26 @@ async fn development_keys_get_the_simulator_offline() {
         .collect();
     assert_eq!(text, v["text"].as_str().unwrap());
 
-    // Test mode answers a model no provider offers, and warns that production would refuse it.
+    // A model no provider offers is a 400 on `model` for a development key as for a production
+    // one: test mode shows the mistake before production does.
     let body = r#"{"model":"gpt-3.5-turbo","messages":[{"role":"user","content":"Hello"}]}"#;
+    let unknown = "Unknown model 'gpt-3.5-turbo'; GET /api/ai/models lists the models offered";
+    for key in [&c.dev, &c.prod] {
+        let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(key), Some(body)).await;
+        assert_eq!((r.status, r.json()["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("model")));
+        assert_eq!(r.json()["error"]["message"], unknown);
+        let r = c.app.call_with(Method::POST, "/api/ai/complete", Some(key), Some(body)).await;
+        assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("model")));
+        assert_eq!(r.json()["error"], unknown);
+    }
+    // A model of the catalogue, by id, is still the simulator's in test mode.
+    let body = r#"{"model":"mock-model","messages":[{"role":"user","content":"Hello"}]}"#;
     let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(&c.dev), Some(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.describe());
     assert_eq!(
-        (r.json()["model"].as_str(), r.header("x-regpilot-model")),
-        (Some("gpt-3.5-turbo"), Some("gpt-3.5-turbo"))
+        (r.header("x-regpilot-model"), r.header("x-regpilot-provider")),
+        (Some("mock-model"), Some("simulator"))
     );
-    assert!(r.header("x-regpilot-warning").unwrap().contains("a production key gets 400"));
-    let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(&c.prod), Some(body)).await;
-    assert_eq!((r.status, r.json()["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("model")));
 
     // `"stream": false` asks /api/ai/chat for the one JSON object of /api/ai/complete.
     let whole = c

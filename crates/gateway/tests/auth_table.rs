@@ -466,6 +466,45 @@ async fn the_first_header_carrying_a_key_wins() {
     assert_eq!(find_key(&all), Presented::Key("X-API-Key"));
 }
 
+/// A key header given twice is refused with a 400 naming it, whichever values it carries and
+/// whatever other headers say: which copy counts would depend on who appended it (a proxy
+/// behind the client). README.md, "Presenting a key".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_header_given_twice_is_a_400_naming_it() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let project = app.valid_key(KeyType::Project).await;
+    let gateway = app.valid_key(KeyType::Gateway).await;
+    let unknown = unknown_key(KeyType::Project);
+    for (name, form) in PRIORITY {
+        let message = format!("The {name} header was sent more than once; send the key in one header, once");
+        let body = format!(r#"{{"error":"{message}","code":"INVALID_REQUEST","field":"{name}"}}"#);
+        for (key, second) in [(&project.secret, &project.secret), (&project.secret, &unknown)] {
+            let (first, second) = (form.replace("{k}", key), form.replace("{k}", second));
+            for path in [READ_ROUTE, "/api/health"] {
+                // Behind a valid key in X-API-Key too, unless that is the header given twice.
+                let mut headers = vec![(name, first.as_str()), (name, second.as_str())];
+                if name != "X-API-Key" {
+                    headers.insert(0, ("X-API-Key", project.secret.as_str()));
+                }
+                let resp = app.call(Method::GET, path, &headers, None).await;
+                assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{name} twice on {path}: {}", resp.describe());
+                assert_eq!(resp.text(), body, "{name} twice on {path}");
+            }
+        }
+        let twice = [(name, form.replace("{k}", &gateway.secret)), (name, form.replace("{k}", &gateway.secret))];
+        let twice: Vec<(&str, &str)> = twice.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let resp = app.call(Method::GET, "/v1/models", &twice, None).await;
+        assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{name} twice on /v1/models");
+        assert_eq!(resp.json(), openai_shaped(&body, "invalid_request_error"), "{name} twice on /v1/models");
+    }
+    let metrics = app.get("/metrics", None).await.text();
+    assert!(metrics.contains(r#"regpilot_auth_outcomes_total{outcome="duplicate_header"} 30"#), "{metrics}");
+    // Once each, different headers: the first in the order still wins.
+    let headers = [("Authorization", format!("Bearer {unknown}")), ("X-API-Key", project.secret.clone())];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    assert_eq!(app.call(Method::GET, READ_ROUTE, &headers, None).await.status, StatusCode::OK);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_in_the_query_string_or_body_are_refused() {
     let app = TestApp::new(Backend::Sqlite).await;

@@ -178,3 +178,36 @@ async fn the_overview_counts_active_keys_and_shows_the_plan() {
     let list = get(&app, "/", Some(&s.cookie)).await.text();
     assert!(list.contains("Test project") && list.contains("unlimited, burst 10,000,000"), "{list}");
 }
+
+/// The secret in the answer to a create.
+fn secret_of(r: &common::Resp) -> String {
+    let html = r.text();
+    let start = html.find(r#"<code id="new-secret">"#).unwrap() + r#"<code id="new-secret">"#.len();
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+/// Read-your-writes: the instance that made a change applies it to its own key index before it
+/// answers. The in-process app has no follower, so without it nothing would ever apply it.
+#[tokio::test]
+async fn a_key_made_or_changed_here_is_enforced_here_on_the_next_call() {
+    for backend in backends() {
+        let (app, _) = app_with_user(backend).await;
+        let s = session(&app).await;
+        for i in 0..10 {
+            let name = format!("key {i}");
+            let r = create(&app, &s, &[("name", &name), ("type", "gateway"), ("environment", "prod")]).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.describe());
+            let health = app.get("/api/health", Some(&secret_of(&r))).await;
+            assert_eq!(health.status, StatusCode::OK, "{backend:?}, key {i}: {}", health.describe());
+        }
+        let r = create(&app, &s, &[("name", "to stop"), ("type", "gateway"), ("environment", "dev")]).await;
+        let secret = secret_of(&r);
+        let key = app.control.list_keys(&app.project_id).await.unwrap().into_iter().find(|k| k.name == "to stop");
+        let base = format!("/projects/{}/keys/{}", app.project_id, key.unwrap().id);
+        for (action, want) in [("deactivate", StatusCode::UNAUTHORIZED), ("reactivate", StatusCode::OK)] {
+            let r = post(&app, &format!("{base}/{action}"), Some(&s.cookie), Some(ORIGIN), &[("csrf", &s.csrf)]).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.describe());
+            assert_eq!(app.get("/api/health", Some(&secret)).await.status, want, "{backend:?}: after {action}");
+        }
+    }
+}

@@ -55,11 +55,13 @@ impl Modify for FromRouteTable {
                         SecurityRequirement::default(),
                         SecurityRequirement::new("api_key", Vec::<String>::new()),
                     ]);
+                    add_error(op, "400", DUPLICATE_KEY_HEADER);
                     add_error(op, "401", "A key was sent and it is not valid");
                     add_error(op, "429", RATE_LIMITED);
                 }
                 Access::Scope(scope) => {
                     op.security = Some(vec![SecurityRequirement::new("api_key", [scope.as_str()])]);
+                    add_error(op, "400", DUPLICATE_KEY_HEADER);
                     add_error(op, "401", "No key (`MISSING_API_KEY`), or a key that is not valid (`INVALID_API_KEY`)");
                     add_error(op, "403", "The key lacks the scope listed in `security` (`INSUFFICIENT_PERMISSIONS`)");
                     add_error(op, "429", RATE_LIMITED);
@@ -68,6 +70,10 @@ impl Modify for FromRouteTable {
         }
     }
 }
+
+/// Only where the route declares no 400 of its own (`or_insert_with`): a body's 400 says more.
+const DUPLICATE_KEY_HEADER: &str =
+    "A key header given more than once (`INVALID_REQUEST`, `field` names the header; README.md, \"Presenting a key\")";
 
 const RATE_LIMITED: &str = "The key's burst or daily limit was hit (`RATE_LIMIT_EXCEEDED`, with `limit` and \
      `retry_after`; `Retry-After` header). Every answer to a valid key carries `x-ratelimit-limit`, \

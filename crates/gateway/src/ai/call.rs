@@ -21,7 +21,6 @@ pub(crate) static COMPLETION_TOKENS: HeaderName = HeaderName::from_static("x-reg
 pub(crate) static TOTAL_TOKENS: HeaderName = HeaderName::from_static("x-regpilot-total-tokens");
 pub(crate) static CREDITS: HeaderName = HeaderName::from_static("x-regpilot-credits-charged");
 pub(crate) static TEST_MODE: HeaderName = HeaderName::from_static("x-regpilot-test-mode");
-pub(crate) static WARNING: HeaderName = HeaderName::from_static("x-regpilot-warning");
 
 /// `usage` of RegPilot's answers (`/api/ai/complete`, the stream's usage event).
 #[derive(Debug, Serialize)]
@@ -162,9 +161,6 @@ impl Call {
         }
         if self.route.test_mode() {
             headers.insert(TEST_MODE.clone(), HeaderValue::from_static("true"));
-        }
-        if let Some(v) = self.route.warning().and_then(|w| HeaderValue::from_str(w).ok()) {
-            headers.insert(WARNING.clone(), v);
         }
     }
 

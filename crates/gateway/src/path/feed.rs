@@ -1,15 +1,24 @@
 //! Keeps this instance current by following the store's change feeds: key changes into the key
 //! index, project changes (plans and limits) into the plan table. A short poll (every instance,
 //! both backends) plus PostgreSQL `NOTIFY` wake-ups: a change made anywhere — the CLI in another
-//! process, another instance — is applied here well within a second.
+//! process, another instance — is applied here well within a second. A change made on this
+//! instance is applied here before its answer ([`FeedSync::read_your_writes`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use regpilot_store::{Store, StoreError};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Mutex, Notify};
 use tokio::task::JoinHandle;
 
+use crate::metrics::Metrics;
+use crate::path::index::KeyIndex;
+use crate::path::plans::PlanTable;
 use crate::state::AppState;
+
+/// Longest a writer waits for its own change to be applied here before it answers anyway (the
+/// follower then applies it within its poll).
+const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(1);
 
 /// Events read per store round trip.
 const BATCH: i64 = 1000;
@@ -47,16 +56,28 @@ pub async fn load_index(store: &Store, state: &AppState) -> Result<FeedPosition,
     }
     state.metrics.feed_position(head, index.len());
     tracing::info!(keys = index.len(), projects = state.plans.len(), feed_seq = head, "key index loaded");
-    Ok(FeedPosition { keys: head, projects: projects_head })
+    let pos = FeedPosition { keys: head, projects: projects_head };
+    *state.feed.applied.lock().await = pos;
+    Ok(pos)
 }
 
 /// Applies every event after `pos`. Returns the new position.
 pub async fn catch_up(store: &Store, state: &AppState, pos: FeedPosition) -> Result<FeedPosition, StoreError> {
+    apply_since(store, &state.index, &state.plans, &state.metrics, pos).await
+}
+
+async fn apply_since(
+    store: &Store,
+    index: &KeyIndex,
+    plans: &PlanTable,
+    metrics: &Metrics,
+    pos: FeedPosition,
+) -> Result<FeedPosition, StoreError> {
     // Projects first: a key created in a new project finds its limits.
     let mut projects = pos.projects;
     loop {
         let batch = store.project_feed_since(projects, BATCH).await?;
-        state.plans.upsert_rows(&batch.projects);
+        plans.upsert_rows(&batch.projects);
         for p in &batch.projects {
             tracing::debug!(project_id = %p.id, plan = %p.plan, "project change applied");
         }
@@ -69,25 +90,66 @@ pub async fn catch_up(store: &Store, state: &AppState, pos: FeedPosition) -> Res
     loop {
         let batch = store.feed_since(keys, BATCH).await?;
         let n = batch.events.len();
-        for id in state.index.upsert_rows(batch.events.iter().map(|e| &e.key)) {
+        for id in index.upsert_rows(batch.events.iter().map(|e| &e.key)) {
             tracing::error!(key_id = %id, "changed key cannot be read; it will be refused");
         }
         for e in &batch.events {
             tracing::debug!(seq = e.seq, key_id = %e.key.id, action = %e.action, "key change applied");
         }
         keys = batch.last_seq;
-        state.metrics.feed_position(keys, state.index.len());
+        metrics.feed_position(keys, index.len());
         if (n as i64) < BATCH {
             return Ok(FeedPosition { keys, projects });
         }
     }
 }
 
-/// Follows the feeds until `shutdown` turns true.
+/// How far this instance has applied the feeds, and what applying them changes. The follower
+/// and the writers on this instance share it: one applies at a time, so events are applied in
+/// order and the position only moves forward.
+pub struct FeedSync {
+    store: Store,
+    index: Arc<KeyIndex>,
+    plans: Arc<PlanTable>,
+    metrics: Arc<Metrics>,
+    /// Starts at the beginning of the feeds; [`load_index`] moves it to where the load ended.
+    applied: Mutex<FeedPosition>,
+}
+
+impl FeedSync {
+    pub(crate) fn new(store: Store, index: Arc<KeyIndex>, plans: Arc<PlanTable>, metrics: Arc<Metrics>) -> FeedSync {
+        FeedSync { store, index, plans, metrics, applied: Mutex::new(FeedPosition::default()) }
+    }
+
+    /// Applies every event after the position applied so far; returns the new position.
+    pub async fn sync(&self) -> Result<FeedPosition, StoreError> {
+        let mut applied = self.applied.lock().await;
+        *applied = apply_since(&self.store, &self.index, &self.plans, &self.metrics, *applied).await?;
+        Ok(*applied)
+    }
+
+    /// Called by a writer after its store write: applies the feeds up to now, so the change is
+    /// enforced on this instance before it answers (a key made in the dashboard works on the
+    /// first call). Bounded; past the wait, or on a store error, the follower applies it.
+    pub(crate) async fn read_your_writes(&self) {
+        match tokio::time::timeout(READ_YOUR_WRITES_WAIT, self.sync()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                self.metrics.feed_error();
+                tracing::warn!(error = %e, "applying this instance's own change failed; the follower will");
+            }
+            Err(_) => tracing::warn!(
+                wait_ms = READ_YOUR_WRITES_WAIT.as_millis() as u64,
+                "applying this instance's own change took too long; the follower will"
+            ),
+        }
+    }
+}
+
+/// Follows the feeds until `shutdown` turns true, from where [`load_index`] left them.
 pub(crate) fn spawn_follower(
     store: Store,
     state: AppState,
-    start: FeedPosition,
     poll: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -97,15 +159,14 @@ pub(crate) fn spawn_follower(
             let (store, notify) = (store.clone(), notify.clone());
             tokio::spawn(async move { store.forward_change_notifications(notify).await })
         };
-        let mut position = start;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(poll) => {}
                 _ = notify.notified() => {}
                 _ = shutdown.changed() => break,
             }
-            match catch_up(&store, &state, position).await {
-                Ok(p) => position = p,
+            match state.feed.sync().await {
+                Ok(_) => {}
                 Err(e) => {
                     state.metrics.feed_error();
                     tracing::warn!(error = %e, "reading the change feed failed; retrying");

@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
@@ -11,7 +11,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use regpilot_control::{Actor, Control, NewKey, NewProject, Plan};
 use regpilot_gateway::KeyIndex;
-use regpilot_gateway::{build_router, catch_up, load_index, AppState, Dashboard, FeedPosition};
+use regpilot_gateway::{build_router, load_index, AppState, Dashboard};
 use regpilot_keys::{Environment, KeyType};
 use regpilot_store::{AuditEntry, Backend, KeyRow, Store};
 use tower::ServiceExt;
@@ -114,7 +114,6 @@ pub struct TestApp {
     /// A project created with the app, on a plan whose limits these tests never reach (the
     /// limits have their own tests).
     pub project_id: String,
-    feed_pos: Mutex<FeedPosition>,
 }
 
 static ROW_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -144,18 +143,16 @@ impl TestApp {
         let index = Arc::new(KeyIndex::new());
         let ai = regpilot_ai::Ai::new(&ai).expect("AI config");
         let state = AppState::new(control.clone(), index.clone(), max_body_bytes).with_ai(Arc::new(ai));
-        let pos = load_index(&store, &state).await.expect("load index");
+        load_index(&store, &state).await.expect("load index");
         state.set_ready(true);
         let dashboard = Arc::new(Dashboard::default());
         let router = build_router(state.clone(), dashboard.clone());
-        TestApp { backend, store, control, index, state, dashboard, router, project_id, feed_pos: Mutex::new(pos) }
+        TestApp { backend, store, control, index, state, dashboard, router, project_id }
     }
 
     /// Applies every key change made since the last load to the index (what the follower does).
     pub async fn refresh(&self) {
-        let after = *self.feed_pos.lock().unwrap();
-        let pos = catch_up(&self.store, &self.state, after).await.expect("catch up");
-        *self.feed_pos.lock().unwrap() = pos;
+        self.state.feed.sync().await.expect("catch up");
     }
 
     pub async fn create_project(&self, name: &str) -> String {

@@ -10,6 +10,7 @@ use regpilot_control::{Control, SessionPolicy};
 use super::throttle::LoginThrottle;
 use crate::metrics::Metrics;
 use crate::path::client_ip::TrustedProxies;
+use crate::path::feed::FeedSync;
 
 /// The dashboard's settings and in-memory state.
 pub struct Dashboard {
@@ -69,6 +70,8 @@ pub(crate) struct DashShared {
     pub metrics: Arc<Metrics>,
     /// For the login throttle's client address.
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// A key changed here is applied to this instance's key index before the page answers.
+    pub feed: Arc<FeedSync>,
 }
 
 impl DashState {

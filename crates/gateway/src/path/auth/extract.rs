@@ -3,6 +3,8 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 
+use crate::error::HEADERS_CHECKED;
+
 /// What the headers carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Presented<'a> {
@@ -12,6 +14,10 @@ pub enum Presented<'a> {
     /// ASCII): it is answered like a malformed key.
     Unreadable,
     Key(&'a str),
+    /// One of the key headers comes more than once (named as in [`HEADERS_CHECKED`]): which
+    /// value counts would depend on who appended it, e.g. a proxy behind the client, so the
+    /// request is refused.
+    Duplicate(&'static str),
 }
 
 enum Form {
@@ -40,13 +46,15 @@ pub(crate) fn key_header_index(name: &str) -> Option<usize> {
     SOURCES.iter().position(|(source, _)| *source == name)
 }
 
-/// One pass over the headers (a request has few), then the sources in priority order. Only the
-/// first value of each header is read.
+/// One pass over the headers (a request has few), then the sources in priority order. A key
+/// header that comes twice is [`Presented::Duplicate`], whatever the others carry.
 pub fn find_key(headers: &HeaderMap) -> Presented<'_> {
     let mut first: [Option<&HeaderValue>; SOURCES.len()] = [None; SOURCES.len()];
     for (name, value) in headers {
         if let Some(i) = key_header_index(name.as_str()) {
-            first[i].get_or_insert(value);
+            if first[i].replace(value).is_some() {
+                return Presented::Duplicate(HEADERS_CHECKED[i]);
+            }
         }
     }
     for ((_, form), value) in SOURCES.iter().zip(first) {
@@ -126,6 +134,20 @@ mod tests {
         assert_eq!(find_key(&headers(&[("authorization", "k")])), Presented::None);
         assert_eq!(find_key(&headers(&[("authorization", "Bearer   ")])), Presented::None);
         assert_eq!(find_key(&headers(&[("x-api-key", ""), ("api-key", "c")])), Presented::Key("c"));
+    }
+
+    #[test]
+    fn a_key_header_given_twice_is_refused_by_name() {
+        for (name, shown) in SOURCES.iter().map(|(n, _)| *n).zip(HEADERS_CHECKED) {
+            let twice = headers(&[(name, "Bearer a"), (name, "Bearer b")]);
+            assert_eq!(find_key(&twice), Presented::Duplicate(shown), "{name}");
+            // Even an empty second value, and behind a key in a header of higher priority.
+            let h = headers(&[("x-api-key", "k"), (name, "Bearer a"), (name, "")]);
+            assert_eq!(find_key(&h), Presented::Duplicate(shown), "{name}");
+        }
+        // Different headers, once each: the order decides, as before.
+        let h = headers(&[("authorization", "Bearer b"), ("x-api-key", "a")]);
+        assert_eq!(find_key(&h), Presented::Key("a"));
     }
 
     #[test]

@@ -174,6 +174,11 @@ fn before(ctx: &RouteCtx, mut req: Request) -> Before {
         AuthOutcome::Ok(key) => key,
         AuthOutcome::Missing if ctx.access == Access::OptionalKey => return Before::Run(req, after(None)),
         AuthOutcome::Missing => return Before::Answer(ApiError::MissingKey.render(ctx.dialect), after(None)),
+        AuthOutcome::DuplicateHeader(header) => {
+            tracing::debug!(header, "key header given more than once");
+            let message = format!("The {header} header was sent more than once; send the key in one header, once");
+            return Before::Answer(ApiError::bad_request(header, message).render(ctx.dialect), after(None));
+        }
         refused => {
             log_refusal(&refused);
             if let Some(key) = refused.known_key() {

@@ -8,9 +8,11 @@ use crate::metrics::AUTH_REASONS;
 use crate::path::index::{IndexedKey, KeyIndex};
 
 /// The outcome of reading a request's key. Only `Ok` authenticates; every other variant keeps
-/// its reason for logs and metrics, while the HTTP answer is the same 401 for all of them.
+/// its reason for logs and metrics, while the HTTP answer is the same 401 for all of them but
+/// `DuplicateHeader`, a 400 naming the header (README.md, "Presenting a key").
 #[derive(Debug, Clone)]
 pub enum AuthOutcome {
+    DuplicateHeader(&'static str),
     Missing,
     Malformed,
     BadChecksum,
@@ -37,6 +39,7 @@ impl AuthOutcome {
             AuthOutcome::Inactive(_) => 5,
             AuthOutcome::Deleted(_) => 6,
             AuthOutcome::Expired(_) => 7,
+            AuthOutcome::DuplicateHeader(_) => 8,
         }
     }
 
@@ -57,6 +60,7 @@ pub fn verify(presented: Presented<'_>, index: &KeyIndex, now_ms: i64) -> AuthOu
     let raw = match presented {
         Presented::None => return AuthOutcome::Missing,
         Presented::Unreadable => return AuthOutcome::Malformed,
+        Presented::Duplicate(header) => return AuthOutcome::DuplicateHeader(header),
         Presented::Key(raw) => raw,
     };
     let parsed = match regpilot_keys::parse(raw) {

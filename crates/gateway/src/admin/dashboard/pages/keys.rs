@@ -206,6 +206,8 @@ pub(crate) async fn create(
     match result {
         Ok(created) => {
             tracing::info!(key_id = %created.key.id, user_id = %user.user_id, "key created from the dashboard");
+            // The key works here on its first call, not a feed poll later.
+            state.feed.read_your_writes().await;
             let keys = match state.control.list_keys(&id).await {
                 Ok(k) => k,
                 Err(e) => return control_error(e, &user),
@@ -290,7 +292,11 @@ pub(crate) async fn apply(
         _ => c.delete_key(&actor, &key_id).await,
     };
     match done {
-        Ok(_) => Redirect::to(&format!("/projects/{id}/keys")).into_response(),
+        Ok(_) => {
+            // Refused (or accepted again) here from the next request on.
+            state.feed.read_your_writes().await;
+            Redirect::to(&format!("/projects/{id}/keys")).into_response()
+        }
         Err(e) => control_error(e, &user),
     }
 }
