@@ -22,6 +22,13 @@ pub struct AiConfig {
     pub response_timeout_secs: u64,
     /// Longest silence between two chunks of a stream before it is ended with an error event.
     pub stream_idle_timeout_secs: u64,
+    /// Longest a stream may run from its first byte to its end, however steadily chunks come:
+    /// without it an upstream that never finishes (or trickles under the idle timeout) holds
+    /// a connection and a task for ever.
+    pub stream_max_duration_secs: u64,
+    /// Largest answer read from an upstream: a whole non-streamed body, or one event of a
+    /// stream (what the gateway must hold in memory before it can use it).
+    pub upstream_body_limit_bytes: usize,
     /// Pause before each chunk of a simulated stream (development keys), to look like a model.
     pub simulator_chunk_delay_ms: u64,
 }
@@ -34,6 +41,9 @@ impl Default for AiConfig {
             connect_timeout_ms: 5_000,
             response_timeout_secs: 120,
             stream_idle_timeout_secs: 60,
+            // A 32k-token answer at 50 tokens/s takes about 11 minutes.
+            stream_max_duration_secs: 900,
+            upstream_body_limit_bytes: 16 * 1024 * 1024,
             simulator_chunk_delay_ms: 0,
         }
     }
@@ -50,6 +60,10 @@ impl AiConfig {
 
     pub fn stream_idle_timeout(&self) -> Duration {
         Duration::from_secs(self.stream_idle_timeout_secs)
+    }
+
+    pub fn stream_max_duration(&self) -> Duration {
+        Duration::from_secs(self.stream_max_duration_secs)
     }
 
     pub fn simulator_chunk_delay(&self) -> Duration {

@@ -15,9 +15,18 @@ pub enum UpstreamError {
     /// The upstream answered with an error status.
     #[error("{}", status_message(provider, *status, detail.as_deref()))]
     Status { provider: String, status: u16, retry_after: Option<u64>, detail: Option<String> },
-    /// The upstream's answer is not the OpenAI protocol (or was cut): 502.
+    /// The upstream's answer is not the OpenAI protocol: 502.
     #[error("The upstream provider '{provider}' sent an answer the gateway cannot read")]
     Protocol { provider: String },
+    /// The connection broke (reset, or closed) before the answer ended: 502.
+    #[error("The upstream provider '{provider}' closed the connection before its answer ended")]
+    Cut { provider: String },
+    /// The answer (or one event of a stream) is larger than `upstream_body_limit_bytes`: 502.
+    #[error("The upstream provider '{provider}' sent an answer larger than the gateway's limit of {limit} bytes")]
+    TooLarge { provider: String, limit: usize },
+    /// A stream still running at `stream_max_duration_secs`: 504.
+    #[error("The upstream provider '{provider}' did not finish its answer within {} s", after.as_secs_f64())]
+    Unfinished { provider: String, after: Duration },
 }
 
 fn status_message(provider: &str, status: u16, detail: Option<&str>) -> String {
@@ -40,9 +49,12 @@ impl UpstreamError {
     /// reached or is rate limiting, 502 otherwise.
     pub fn http_status(&self) -> u16 {
         match self {
-            UpstreamError::Timeout { .. } => 504,
+            UpstreamError::Timeout { .. } | UpstreamError::Unfinished { .. } => 504,
             UpstreamError::Unreachable { .. } | UpstreamError::Status { status: 429, .. } => 503,
-            UpstreamError::Status { .. } | UpstreamError::Protocol { .. } => 502,
+            UpstreamError::Status { .. }
+            | UpstreamError::Protocol { .. }
+            | UpstreamError::Cut { .. }
+            | UpstreamError::TooLarge { .. } => 502,
         }
     }
 
@@ -70,6 +82,9 @@ impl UpstreamError {
             UpstreamError::Timeout { .. } => "timeout",
             UpstreamError::Status { .. } => "status",
             UpstreamError::Protocol { .. } => "protocol",
+            UpstreamError::Cut { .. } => "cut",
+            UpstreamError::TooLarge { .. } => "too_large",
+            UpstreamError::Unfinished { .. } => "too_long",
         }
     }
 }
@@ -92,5 +107,13 @@ mod tests {
         assert_eq!(s(401).http_status(), 502);
         assert!(s(401).to_string().contains("credentials"));
         assert_eq!(s(400).code(), "UPSTREAM_ERROR");
+        let cut = UpstreamError::Cut { provider: p() };
+        assert_eq!((cut.http_status(), cut.code(), cut.kind()), (502, "UPSTREAM_ERROR", "cut"));
+        let large = UpstreamError::TooLarge { provider: p(), limit: 1024 };
+        assert_eq!((large.http_status(), large.code(), large.kind()), (502, "UPSTREAM_ERROR", "too_large"));
+        assert!(large.to_string().contains("limit of 1024 bytes"), "{large}");
+        let long = UpstreamError::Unfinished { provider: p(), after: Duration::from_secs(900) };
+        assert_eq!((long.http_status(), long.code(), long.kind()), (504, "UPSTREAM_TIMEOUT", "too_long"));
+        assert_eq!(long.to_string(), "The upstream provider 'openai' did not finish its answer within 900 s");
     }
 }

@@ -45,6 +45,8 @@ pub struct Ai {
     client: reqwest::Client,
     response_timeout: Duration,
     idle_timeout: Duration,
+    stream_max_duration: Duration,
+    body_limit: usize,
     sim_delay: Duration,
 }
 
@@ -58,6 +60,8 @@ impl Ai {
             client,
             response_timeout: config.response_timeout(),
             idle_timeout: config.stream_idle_timeout(),
+            stream_max_duration: config.stream_max_duration(),
+            body_limit: config.upstream_body_limit_bytes,
             sim_delay: config.simulator_chunk_delay(),
         })
     }
@@ -79,11 +83,12 @@ impl Ai {
             Answerer::Simulator => return Ok(simulator::complete(&model.id, req)),
             Answerer::Provider => {}
         }
-        let deadline = Instant::now() + self.response_timeout;
+        let deadline = in_at_most(self.response_timeout);
         let body = req.upstream_body(&model.id, false).to_string().into_bytes();
         let response = upstream::send(&self.client, &model.provider, body, false, self.response_timeout).await?;
         let prompt = tokens::estimate_prompt(&req.messages);
-        upstream::read_completion(&model.provider, response, deadline, self.response_timeout, prompt).await
+        let bounds = upstream::ReadBounds { deadline, waited: self.response_timeout, limit: self.body_limit };
+        upstream::read_completion(&model.provider, response, bounds, prompt).await
     }
 
     /// A stream from whoever the route names, once its answer has begun.
@@ -99,6 +104,9 @@ impl Ai {
                     response,
                     parser: SseParser::default(),
                     idle: self.idle_timeout,
+                    ends_by: in_at_most(self.stream_max_duration),
+                    max_duration: self.stream_max_duration,
+                    event_limit: self.body_limit,
                     reported: None,
                     finished: false,
                     done: false,
@@ -107,6 +115,12 @@ impl Ai {
         };
         Ok(ChatStream { source, prompt_estimate: tokens::estimate_prompt(&req.messages), completion_chars: 0 })
     }
+}
+
+/// `now + wait`, or a far future for a wait so long (a setting of years) that it would overflow.
+fn in_at_most(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// A streamed answer, from an upstream or the simulator.
@@ -123,7 +137,8 @@ enum Source {
 
 impl ChatStream {
     /// The next chunk; `None` at the end. An upstream silent for longer than the idle timeout
-    /// gives [`UpstreamError::Timeout`].
+    /// gives [`UpstreamError::Timeout`], one still streaming at the longest duration
+    /// [`UpstreamError::Unfinished`], an event over the body limit [`UpstreamError::TooLarge`].
     pub async fn next(&mut self) -> Result<Option<Chunk>, UpstreamError> {
         let chunk = match &mut self.source {
             Source::Upstream(s) => s.next_chunk().await?,

@@ -18,12 +18,8 @@ use crate::error::UpstreamError;
 use crate::sse::SseParser;
 use crate::tokens::TokenUsage;
 
-/// Largest non-streamed answer read from an upstream.
-const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 /// Largest error body read (for its message).
 const MAX_ERROR_BYTES: usize = 64 * 1024;
-/// Largest stream event held while waiting for its end.
-const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
 
 pub(crate) fn client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
@@ -48,6 +44,18 @@ fn classify(provider: &Provider, e: &reqwest::Error, waited: Duration) -> Upstre
     } else {
         UpstreamError::Unreachable { provider: provider.name.clone() }
     }
+}
+
+/// An error reading an answer's body: the headers came, so the connection is there, and a
+/// failure now means it broke (reset, or closed mid-body).
+fn body_error(provider: &Provider, e: &reqwest::Error) -> UpstreamError {
+    tracing::warn!(provider = %provider.name, error = %DisplayWithoutUrl(e), "upstream connection broke mid-answer");
+    UpstreamError::Cut { provider: provider.name.clone() }
+}
+
+fn too_large(provider: &Provider, limit: usize) -> UpstreamError {
+    tracing::warn!(provider = %provider.name, limit, "upstream answer over the body limit");
+    UpstreamError::TooLarge { provider: provider.name.clone(), limit }
 }
 
 struct DisplayWithoutUrl<'a>(&'a reqwest::Error);
@@ -131,25 +139,38 @@ async fn status_error(provider: &Provider, mut response: Response) -> UpstreamEr
     UpstreamError::Status { provider: provider.name.clone(), status, retry_after, detail }
 }
 
-/// Reads a whole answer (within `deadline`) and parses the completion.
+/// How a whole answer is read: by when, and at most how much.
+pub(crate) struct ReadBounds {
+    pub(crate) deadline: Instant,
+    /// The response timeout, for the error's message.
+    pub(crate) waited: Duration,
+    pub(crate) limit: usize,
+}
+
+/// Reads a whole answer (within the bounds) and parses the completion. Nothing over the limit
+/// is ever held: a declared length over it is refused before reading, and reading stops at it.
 pub(crate) async fn read_completion(
     provider: &Provider,
     mut response: Response,
-    deadline: Instant,
-    waited: Duration,
+    bounds: ReadBounds,
     prompt_estimate: u32,
 ) -> Result<Completion, UpstreamError> {
-    let mut body = Vec::new();
+    let ReadBounds { deadline, waited, limit } = bounds;
+    let declared = response.content_length().and_then(|n| usize::try_from(n).ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(provider, limit));
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
     loop {
         match timeout_at(deadline, response.chunk()).await {
             Err(_) => return Err(UpstreamError::Timeout { provider: provider.name.clone(), after: waited }),
-            Ok(Err(e)) => return Err(classify(provider, &e, waited)),
+            Ok(Err(e)) => return Err(body_error(provider, &e)),
             Ok(Ok(None)) => break,
             Ok(Ok(Some(bytes))) => {
-                body.extend_from_slice(&bytes);
-                if body.len() > MAX_ANSWER_BYTES {
-                    return Err(UpstreamError::Protocol { provider: provider.name.clone() });
+                if body.len() + bytes.len() > limit {
+                    return Err(too_large(provider, limit));
                 }
+                body.extend_from_slice(&bytes);
             }
         }
     }
@@ -247,6 +268,11 @@ pub(crate) struct UpstreamStream {
     pub(crate) response: Response,
     pub(crate) parser: SseParser,
     pub(crate) idle: Duration,
+    /// When the stream is ended however steadily it flows (`stream_max_duration_secs`).
+    pub(crate) ends_by: Instant,
+    pub(crate) max_duration: Duration,
+    /// The most bytes one event may take (`upstream_body_limit_bytes`).
+    pub(crate) event_limit: usize,
     pub(crate) reported: Option<TokenUsage>,
     pub(crate) finished: bool,
     pub(crate) done: bool,
@@ -265,15 +291,24 @@ impl UpstreamStream {
                 }
                 return self.chunk_of(data).map(Some);
             }
-            if self.parser.pending() > MAX_EVENT_BYTES {
-                return Err(UpstreamError::Protocol { provider: self.provider.name.clone() });
+            if self.parser.pending() > self.event_limit {
+                return Err(too_large(&self.provider, self.event_limit));
             }
-            match timeout(self.idle, self.response.chunk()).await {
+            let now = Instant::now();
+            let left = self.ends_by.saturating_duration_since(now);
+            // The idle wait, cut short by the stream's end: a trickle under the idle timeout, or
+            // chunks that never stop, still end at `ends_by`.
+            match timeout(self.idle.min(left), self.response.chunk()).await {
+                Err(_) if Instant::now() >= self.ends_by => {
+                    tracing::warn!(provider = %self.provider.name, "upstream stream ran past its longest duration");
+                    let after = self.max_duration;
+                    return Err(UpstreamError::Unfinished { provider: self.provider.name.clone(), after });
+                }
                 Err(_) => {
                     tracing::warn!(provider = %self.provider.name, "upstream stream went silent");
                     return Err(UpstreamError::Timeout { provider: self.provider.name.clone(), after: self.idle });
                 }
-                Ok(Err(e)) => return Err(classify(&self.provider, &e, self.idle)),
+                Ok(Err(e)) => return Err(body_error(&self.provider, &e)),
                 Ok(Ok(Some(bytes))) => self.parser.push(&bytes),
                 Ok(Ok(None)) => {
                     self.done = true;
@@ -282,7 +317,7 @@ impl UpstreamStream {
                         return Ok(None);
                     }
                     tracing::warn!(provider = %self.provider.name, "upstream stream ended before the answer did");
-                    return Err(UpstreamError::Protocol { provider: self.provider.name.clone() });
+                    return Err(UpstreamError::Cut { provider: self.provider.name.clone() });
                 }
             }
         }

@@ -69,6 +69,9 @@ impl Settings {
         if ai.connect_timeout_ms == 0 || ai.response_timeout_secs == 0 || ai.stream_idle_timeout_secs == 0 {
             bail!("ai: connect_timeout_ms, response_timeout_secs and stream_idle_timeout_secs must be at least 1");
         }
+        if ai.stream_max_duration_secs == 0 || ai.upstream_body_limit_bytes < 1024 {
+            bail!("ai: stream_max_duration_secs must be at least 1 and upstream_body_limit_bytes at least 1024");
+        }
         let mut src = Source::new(table, file_name, env);
         let settings = Settings::read(&mut src, flags, ai)?;
         if let Some(key) = src.unknown_keys("ai").first() {
@@ -417,6 +420,9 @@ mod tests {
             "feed_poll_ms must be between 10 and 1000 (changes must reach every instance within 1 s)"
         );
         assert_eq!(err("max_body_bytes = 0"), "max_body_bytes must be at least 1");
+        let ai_bounds = "ai: stream_max_duration_secs must be at least 1 and upstream_body_limit_bytes at least 1024";
+        assert_eq!(err("[ai]\nstream_max_duration_secs = 0"), ai_bounds);
+        assert_eq!(err("[ai]\nupstream_body_limit_bytes = 10"), ai_bounds);
         assert!(err("feed_poll_ms = \"fast\"").starts_with("invalid settings file test.toml: feed_poll_ms: "));
         assert!(err("redis_failure_mode = \"maybe\"").starts_with("redis_failure_mode: "));
         assert!(err("trusted_proxies = [\"nope\"]").starts_with("trusted_proxies: "));

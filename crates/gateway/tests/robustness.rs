@@ -168,3 +168,21 @@ fn arbitrary_chat_bodies_get_an_answer_or_a_400_naming_the_field() {
         })
         .unwrap();
 }
+
+/// A path id that does not decode to UTF-8 gets the JSON 400 naming `id`, like any bad field
+/// (found by tests/fuzz_http.rs: it was axum's plain-text rejection).
+#[tokio::test]
+async fn a_path_id_that_is_not_utf8_gets_a_json_400() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let key = app.valid_key(KeyType::Project).await.secret;
+    for (method, path) in [
+        (Method::GET, "/api/compliance/models/%80"),
+        (Method::POST, "/api/compliance/models/%ff%fe/archive"),
+        (Method::PATCH, "/api/compliance/violations/%C3"),
+    ] {
+        let r = app.call_with(method, path, Some(&key), Some("{}")).await;
+        assert_eq!(r.status.as_u16(), 400, "{path}: {}", r.describe());
+        let v = r.json();
+        assert_eq!((v["code"].as_str(), v["field"].as_str()), (Some("INVALID_REQUEST"), Some("id")), "{path}: {v}");
+    }
+}

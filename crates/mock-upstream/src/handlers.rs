@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::openai::{ChunkHead, Completion, CompletionChoice, Message, Usage};
+use crate::openai::{ChunkHead, Completion, CompletionChoice, Message, Usage, DONE_FRAME};
 use crate::state::Shared;
 use crate::stream::{self, Pace};
 
@@ -21,6 +21,18 @@ pub(crate) const HANG: Duration = Duration::from_secs(3600);
 
 /// The pause before each content chunk of a `mock-slow` stream.
 const SLOW_DELAY: Duration = Duration::from_millis(100);
+
+/// The pause before each chunk of a `mock-endless` stream: steady, never silent.
+const ENDLESS_DELAY: Duration = Duration::from_millis(5);
+
+/// The pause before each byte of a `mock-trickle` answer: far under any idle timeout.
+const TRICKLE_DELAY: Duration = Duration::from_millis(20);
+
+/// The size of each piece of a `mock-noise` body (and of an endless non-stream body).
+const NOISE_PIECE: usize = 16 * 1024;
+
+/// The largest `mock-big-N` answer, so a typo cannot make the mock allocate without bound.
+const BIG_MAX: usize = 256 * 1024 * 1024;
 
 /// The router over `shared`.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -47,6 +59,17 @@ enum Behaviour {
     Slow,
     /// `mock-garbage`: a body that is not what it claims to be.
     Garbage,
+    /// `mock-reset`: the connection is cut in the middle of the answer.
+    Reset,
+    /// `mock-noise`: 200, then bytes without a line break, without end.
+    Noise,
+    /// `mock-endless`: an answer that never ends (valid chunks, 5 ms apart; a JSON body that
+    /// never closes).
+    Endless,
+    /// `mock-trickle`: the answer one byte every 20 ms (a stream's chunks repeat without end).
+    Trickle,
+    /// `mock-big-N`: a valid answer whose content is N bytes of `a`.
+    Big(usize),
 }
 
 impl Behaviour {
@@ -56,6 +79,15 @@ impl Behaviour {
             "mock-stall" => Behaviour::Stall,
             "mock-slow" => Behaviour::Slow,
             "mock-garbage" => Behaviour::Garbage,
+            "mock-reset" => Behaviour::Reset,
+            "mock-noise" => Behaviour::Noise,
+            "mock-endless" => Behaviour::Endless,
+            "mock-trickle" => Behaviour::Trickle,
+            _ if model.starts_with("mock-big-") => model
+                .strip_prefix("mock-big-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n <= BIG_MAX)
+                .map_or(Behaviour::Normal, Behaviour::Big),
             _ => model
                 .strip_prefix("mock-status-")
                 .and_then(|code| code.parse::<u16>().ok())
@@ -97,6 +129,9 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, headers: HeaderMap,
     }
     let head = ChunkHead { id: shared.next_id(), created: unix_now(), model: model.to_owned() };
     let usage = Usage::of(&request, &shared.completion);
+    if let Some(response) = fault(&shared, behaviour, streaming, &head, usage) {
+        return response;
+    }
     if streaming {
         let pace = match behaviour {
             Behaviour::Garbage => Pace::Garbage,
@@ -120,6 +155,101 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         usage,
     };
     Json(completion).into_response()
+}
+
+/// The answers of the fault modes (`mock-reset`, `mock-noise`, `mock-endless`,
+/// `mock-trickle`, `mock-big-N`); `None` for the others.
+fn fault(
+    shared: &Arc<Shared>,
+    behaviour: Behaviour,
+    streaming: bool,
+    head: &ChunkHead,
+    usage: Usage,
+) -> Option<Response> {
+    let shared = Arc::clone(shared);
+    let (sse, json) = ("text/event-stream", "application/json");
+    let ok = |bytes: Bytes| Ok::<_, std::io::Error>(bytes);
+    let response = match (behaviour, streaming) {
+        (Behaviour::Reset, true) => {
+            let first = shared.pieces.first().cloned().unwrap_or_default();
+            let pieces = [ok(head.role_frame()), ok(head.content_frame(&first)), stream::cut()];
+            stream::scripted(shared, sse, pieces.into_iter(), Duration::ZERO)
+        }
+        (Behaviour::Reset, false) => {
+            // Half of a declared body, then the cut.
+            let whole = completion_body(head, &shared.completion, usage);
+            let half = whole.slice(..whole.len() / 2);
+            let mut response = stream::scripted(shared, json, [ok(half), stream::cut()].into_iter(), Duration::ZERO);
+            response.headers_mut().insert(header::CONTENT_LENGTH, header::HeaderValue::from(whole.len()));
+            response
+        }
+        (Behaviour::Noise, _) => {
+            let noise: Vec<u8> = (0..NOISE_PIECE)
+                .map(|i| match (i * 7 % 251) as u8 {
+                    b'\n' | b'\r' => b'x',
+                    b => b,
+                })
+                .collect();
+            let pieces = std::iter::repeat(Bytes::from(noise)).map(ok);
+            stream::scripted(shared, if streaming { sse } else { json }, pieces, Duration::ZERO)
+        }
+        (Behaviour::Endless, true) => {
+            let pieces =
+                std::iter::once(head.role_frame()).chain(std::iter::repeat(head.content_frame("more "))).map(ok);
+            stream::scripted(shared, sse, pieces, ENDLESS_DELAY)
+        }
+        (Behaviour::Endless, false) => {
+            let open = format!(
+                r#"{{"id":"{}","object":"chat.completion","choices":[{{"index":0,"message":{{"role":"assistant","content":""#,
+                head.id
+            );
+            let pieces =
+                std::iter::once(Bytes::from(open)).chain(std::iter::repeat(Bytes::from(vec![b'a'; NOISE_PIECE])));
+            stream::scripted(shared, json, pieces.map(ok), Duration::ZERO)
+        }
+        (Behaviour::Trickle, true) => {
+            let frames: Vec<Bytes> = shared.pieces.iter().map(|p| head.content_frame(p)).collect();
+            let bytes = std::iter::once(head.role_frame())
+                .chain(frames.into_iter().cycle())
+                .flat_map(|frame| (0..frame.len()).map(move |i| frame.slice(i..=i)));
+            stream::scripted(shared, sse, bytes.map(ok), TRICKLE_DELAY)
+        }
+        (Behaviour::Trickle, false) => {
+            let whole = completion_body(head, &shared.completion, usage);
+            let bytes = (0..whole.len()).map(move |i| whole.slice(i..=i));
+            stream::scripted(shared, json, bytes.map(ok), TRICKLE_DELAY)
+        }
+        (Behaviour::Big(n), true) => {
+            let content = "a".repeat(n);
+            let pieces =
+                [head.role_frame(), head.content_frame(&content), head.finish_frame(), Bytes::from_static(DONE_FRAME)];
+            stream::scripted(shared, sse, pieces.into_iter().map(ok), Duration::ZERO)
+        }
+        (Behaviour::Big(n), false) => {
+            let body = completion_body(head, &"a".repeat(n), usage);
+            (StatusCode::OK, [(header::CONTENT_TYPE, json)], body).into_response()
+        }
+        _ => return None,
+    };
+    Some(response)
+}
+
+/// A whole `chat.completion` body answering `text`.
+fn completion_body(head: &ChunkHead, text: &str, usage: Usage) -> Bytes {
+    let completion = Completion {
+        id: &head.id,
+        object: "chat.completion",
+        created: head.created,
+        model: &head.model,
+        choices: [CompletionChoice {
+            index: 0,
+            message: Message { role: "assistant", content: text },
+            finish_reason: "stop",
+        }],
+        usage,
+    };
+    // Serializing plain strings and numbers into a Vec cannot fail.
+    Bytes::from(serde_json::to_vec(&completion).unwrap_or_default())
 }
 
 /// `mock-hang`: waits an hour (or until the mock is dropped, then 503).
@@ -178,5 +308,12 @@ mod tests {
         assert_eq!(Behaviour::of("mock-stall"), Behaviour::Stall);
         assert_eq!(Behaviour::of("mock-slow"), Behaviour::Slow);
         assert_eq!(Behaviour::of("mock-garbage"), Behaviour::Garbage);
+        assert_eq!(Behaviour::of("mock-reset"), Behaviour::Reset);
+        assert_eq!(Behaviour::of("mock-noise"), Behaviour::Noise);
+        assert_eq!(Behaviour::of("mock-endless"), Behaviour::Endless);
+        assert_eq!(Behaviour::of("mock-trickle"), Behaviour::Trickle);
+        assert_eq!(Behaviour::of("mock-big-1024"), Behaviour::Big(1024));
+        assert_eq!(Behaviour::of("mock-big-x"), Behaviour::Normal);
+        assert_eq!(Behaviour::of("mock-big-999999999999"), Behaviour::Normal);
     }
 }

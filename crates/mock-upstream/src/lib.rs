@@ -16,7 +16,16 @@
 //! | `mock-stall` | stream: headers, role chunk and first content chunk, then nothing for an hour; non-stream: as `mock-hang` |
 //! | `mock-slow` | stream: 100 ms before each content chunk (instead of `chunk_delay`) |
 //! | `mock-garbage` | non-stream: 200, `content-type: application/json`, body `not json`; stream: `data: {broken` then `data: [DONE]` |
+//! | `mock-reset` | stream: role chunk and first content chunk, then the connection is cut (no end of the chunked body); non-stream: half of a declared body, then the cut |
+//! | `mock-noise` | 200, then bytes without a line break, 16 KiB at a time, until the client leaves |
+//! | `mock-endless` | stream: content chunks `more `, 5 ms apart, without end; non-stream: a JSON body that never closes |
+//! | `mock-trickle` | the answer one byte every 20 ms (a stream's content chunks repeat without end) |
+//! | `mock-big-N` | a valid answer whose content is N bytes of `a` (N up to 256 MiB; a stream sends it as one event) |
 //! | anything else | the normal answer, echoing the model |
+//!
+//! The bodies of `mock-reset`, `mock-noise`, `mock-endless`, `mock-trickle` and `mock-big-N`
+//! count as streams in [`MockStats`], streamed or not: a client that leaves one is counted in
+//! `streams_cancelled`.
 //!
 //! Token counts in `usage` follow a fixed formula (see `openai::Usage`): prompt = 3 + Σ over
 //! messages of (⌈chars(content)/4⌉ + 4), text parts of array contents counted; completion =

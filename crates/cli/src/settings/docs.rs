@@ -27,6 +27,10 @@ connect_timeout_ms = 5000
 response_timeout_secs = 120
 # Longest silence between two chunks of a stream before it is ended with an error event.
 stream_idle_timeout_secs = 60
+# Longest a stream may run, however steadily it flows, before it is ended with an error event.
+stream_max_duration_secs = 900
+# Largest answer read from an upstream: a non-streamed body, or one event of a stream (bytes).
+upstream_body_limit_bytes = 16777216
 # Pause before each chunk of a simulated stream (ms), to look like a model typing.
 simulator_chunk_delay_ms = 0
 

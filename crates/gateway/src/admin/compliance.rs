@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use regpilot_control::{
@@ -23,6 +24,21 @@ type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::Q
 
 fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
     p.map(|Query(q)| q).map_err(|_| ApiError::bad_request("query", "The query string is not valid URL encoding"))
+}
+
+/// The `{id}` of the path. A segment that does not decode to UTF-8 gets the JSON 400 of README
+/// "Errors" naming `id`, not axum's plain-text rejection (found by tests/fuzz_http.rs).
+pub(crate) struct RecordId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RecordId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| RecordId(id))
+            .map_err(|_| ApiError::bad_request("id", "The id in the path is not valid percent-encoded UTF-8"))
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,7 +97,7 @@ pub(crate) async fn create_violation(
 pub(crate) async fn update_violation(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
-    Path(id): Path<String>,
+    RecordId(id): RecordId,
     ApiJson(body): ApiJson<ViolationPatch>,
 ) -> Result<Json<ViolationView>, ApiError> {
     Ok(Json(state.control.update_violation(&Actor::key(&key.id), &key.project_id, &id, body).await?))
@@ -135,7 +151,7 @@ pub(crate) async fn register_model(
 pub(crate) async fn get_model(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
-    Path(id): Path<String>,
+    RecordId(id): RecordId,
 ) -> Result<Json<ModelView>, ApiError> {
     Ok(Json(state.control.get_model(&key.project_id, &id).await?))
 }
@@ -150,7 +166,7 @@ pub(crate) async fn get_model(
 pub(crate) async fn update_model(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
-    Path(id): Path<String>,
+    RecordId(id): RecordId,
     ApiJson(body): ApiJson<ModelPatch>,
 ) -> Result<Json<ModelView>, ApiError> {
     Ok(Json(state.control.update_model(&key.project_id, &id, body).await?))
@@ -165,7 +181,7 @@ pub(crate) async fn update_model(
 pub(crate) async fn archive_model(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
-    Path(id): Path<String>,
+    RecordId(id): RecordId,
 ) -> Result<Json<ModelView>, ApiError> {
     Ok(Json(state.control.archive_model(&key.project_id, &id).await?))
 }

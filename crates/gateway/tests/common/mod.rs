@@ -132,6 +132,11 @@ impl TestApp {
         TestApp::build(backend, MIB, ai).await
     }
 
+    /// An app whose AI routes use `ai`, with a body limit of its own.
+    pub async fn with_ai_and_body_limit(backend: Backend, ai: regpilot_ai::AiConfig, max_body_bytes: usize) -> TestApp {
+        TestApp::build(backend, max_body_bytes, ai).await
+    }
+
     async fn build(backend: Backend, max_body_bytes: usize, ai: regpilot_ai::AiConfig) -> TestApp {
         let store = regpilot_store::testing::fresh_store(backend).await;
         let control = Control::new(store.clone());
