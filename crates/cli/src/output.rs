@@ -36,7 +36,9 @@ impl From<ControlError> for Failure {
             ControlError::Invalid { .. } => Failure { message: e.to_string(), code: "INVALID_ARGUMENT", exit: 2 },
             ControlError::NotFound { .. } => Failure { message: e.to_string(), code: "NOT_FOUND", exit: 1 },
             ControlError::Conflict(_) => Failure { message: e.to_string(), code: "CONFLICT", exit: 1 },
-            ControlError::Store(_) | ControlError::Internal(_) => Failure::runtime(e.to_string()),
+            ControlError::Busy { .. } | ControlError::Store(_) | ControlError::Internal(_) => {
+                Failure::runtime(e.to_string())
+            }
         }
     }
 }

@@ -337,6 +337,16 @@ impl Settings {
                 .note("Turn it on when browsers reach the server through HTTPS (a TLS-terminating proxy).")
                 .default(false),
             )?,
+            login_hash_concurrency: src.read(
+                Setting::new(
+                    "login_hash_concurrency",
+                    "REGPILOT_LOGIN_HASH_CONCURRENCY",
+                    "At most this many password checks (Argon2, about 19 MiB each) run at once; 0: one per core.",
+                )
+                .note("A login that waits 2 s for its turn gets 503 with `Retry-After`.")
+                .default(0)
+                .range(0, 1024),
+            )?,
             ai,
         };
         Ok(Settings { listen, database_url, gateway })

@@ -2,7 +2,6 @@
 //! must be long enough and different. The change clears `must_change_password` (set for the
 //! bootstrap admin's generated password), is audited, and ends every other session of the user.
 
-use crate::passwords::{hash_password, verify_password};
 use crate::sessions::SessionId;
 use crate::users::MIN_PASSWORD_LEN;
 use crate::{Actor, Control, ControlError};
@@ -26,7 +25,7 @@ impl Control {
             .filter(|u| u.status == "active")
             .ok_or_else(|| ControlError::not_found("user", user_id))?;
         let unchanged = current == new;
-        if !verify_password(current, user.password_hash.clone()).await {
+        if !self.passwords.verify(current, user.password_hash.clone()).await? {
             return Err(ControlError::invalid("current_password", "the current password is wrong"));
         }
         if new.chars().count() < MIN_PASSWORD_LEN {
@@ -38,7 +37,7 @@ impl Control {
         if unchanged {
             return Err(ControlError::invalid("new_password", "the new password must differ from the current one"));
         }
-        let hash = hash_password(new).await?;
+        let hash = self.passwords.hash(new).await?;
         let actor = Actor(format!("user:{}", user.email));
         let audit = actor.audit("user.password_change", ("user", user_id), None, None);
         let keep = keep_session.map(SessionId::digest);

@@ -1,8 +1,8 @@
 use regpilot_store::StoreError;
 use thiserror::Error;
 
-/// What a control-plane call can fail with. Every variant but `Store` and `Internal` is the
-/// caller's mistake and says how to fix it.
+/// What a control-plane call can fail with. Every variant but `Busy`, `Store` and `Internal` is
+/// the caller's mistake and says how to fix it.
 #[derive(Debug, Error)]
 pub enum ControlError {
     /// A field is missing or wrong; `field` names it.
@@ -13,6 +13,9 @@ pub enum ControlError {
     /// The action cannot apply to the record in its current state.
     #[error("{0}")]
     Conflict(String),
+    /// Too many password checks at once (the bound on Argon2 work): try again after a moment.
+    #[error("the server is busy checking passwords; try again in {retry_after_secs} seconds")]
+    Busy { retry_after_secs: u64 },
     #[error("store error: {0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

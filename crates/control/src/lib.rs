@@ -26,7 +26,7 @@ pub use compliance::{
 };
 pub use error::ControlError;
 pub use keys::{CreatedKey, KeyStatus, KeyView, NewKey};
-pub use passwords::{hash_password, verify_password};
+pub use passwords::{PasswordHashing, BUSY_RETRY_AFTER_SECS, HASH_WAIT};
 pub use plans::{Limits, Plan};
 pub use projects::{NewProject, ProjectView};
 pub use sessions::{NewSession, SessionId, SessionPolicy, SessionUser, TOUCH_EVERY_MS};
@@ -80,11 +80,23 @@ impl Actor {
 #[derive(Clone)]
 pub struct Control {
     store: Store,
+    /// Shared by every clone: the bound on Argon2 work is per process, not per caller.
+    passwords: PasswordHashing,
 }
 
 impl Control {
+    /// With one password hash at a time per core.
     pub fn new(store: Store) -> Control {
-        Control { store }
+        Control { store, passwords: PasswordHashing::default() }
+    }
+
+    /// With at most `passwords.size()` password hashes or verifications at once.
+    pub fn with_password_hashing(self, passwords: PasswordHashing) -> Control {
+        Control { passwords, ..self }
+    }
+
+    pub fn passwords(&self) -> &PasswordHashing {
+        &self.passwords
     }
 
     pub fn store(&self) -> &Store {

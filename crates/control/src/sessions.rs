@@ -9,7 +9,7 @@ use std::fmt;
 use regpilot_store::{SessionRow, UserRow};
 use tokio::sync::OnceCell;
 
-use crate::passwords::{hash_password, verify_password};
+use crate::passwords::PasswordHashing;
 use crate::users::normalize_email;
 use crate::{Actor, Control, ControlError};
 
@@ -113,15 +113,16 @@ fn random_token() -> Result<String, ControlError> {
 
 /// A real Argon2id hash of nothing anyone knows, verified against when the email is unknown so
 /// that the answer takes as long as for a known one.
-async fn dummy_hash() -> Result<&'static str, ControlError> {
+async fn dummy_hash(passwords: &PasswordHashing) -> Result<&'static str, ControlError> {
     static DUMMY: OnceCell<String> = OnceCell::const_new();
-    let hash = DUMMY.get_or_try_init(|| async { hash_password(random_token()?).await }).await?;
+    let hash = DUMMY.get_or_try_init(|| async { passwords.hash(random_token()?).await }).await?;
     Ok(hash.as_str())
 }
 
 impl Control {
     /// Checks email and password and opens a new session. `None` for a wrong password, an
     /// unknown email or an inactive user alike (the caller says the same thing for all three).
+    /// `Busy` when too many passwords are being checked at once.
     pub async fn login(
         &self,
         email: &str,
@@ -134,10 +135,10 @@ impl Control {
             Err(_) => None,
         };
         let Some(user) = user else {
-            verify_password(password, dummy_hash().await?.to_owned()).await;
+            self.passwords.verify(password, dummy_hash(&self.passwords).await?.to_owned()).await?;
             return Ok(None);
         };
-        if !verify_password(password, user.password_hash.clone()).await || user.status != "active" {
+        if !self.passwords.verify(password, user.password_hash.clone()).await? || user.status != "active" {
             return Ok(None);
         }
         let id = SessionId(random_token()?);

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::ids::new_id;
 use crate::time_fmt::rfc3339;
-use crate::{hash_password, Actor, Control, ControlError};
+use crate::{Actor, Control, ControlError};
 
 pub const MIN_PASSWORD_LEN: usize = 12;
 
@@ -73,7 +73,7 @@ impl Control {
         let row = UserRow {
             id: new_id("usr")?,
             email,
-            password_hash: hash_password(password).await?,
+            password_hash: self.passwords.hash(password).await?,
             role: role.into(),
             status: "active".into(),
             must_change_password,

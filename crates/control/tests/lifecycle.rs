@@ -462,10 +462,10 @@ each_backend!(users_are_validated_and_hashed_with_argon2id, |c: Control| async m
     assert!(row.must_change_password);
     assert!(row.password_hash.starts_with("$argon2id$"), "{}", row.password_hash);
     assert!(!row.password_hash.contains(&password));
-    assert!(verify_password(password.clone(), row.password_hash.clone()).await);
-    assert!(!verify_password("correct horse battery stapler".into(), row.password_hash.clone()).await);
-    assert!(!verify_password(String::new(), row.password_hash.clone()).await);
-    assert!(!verify_password(password.clone(), "not a hash".into()).await);
+    assert!(c.passwords().verify(password.clone(), row.password_hash.clone()).await.unwrap());
+    assert!(!c.passwords().verify("correct horse battery stapler".into(), row.password_hash.clone()).await.unwrap());
+    assert!(!c.passwords().verify(String::new(), row.password_hash.clone()).await.unwrap());
+    assert!(!c.passwords().verify(password.clone(), "not a hash".into()).await.unwrap());
 
     // The same address in other letters is the same user.
     let dup = c.create_user(&alice(), "BOB@example.com", "another long password".into(), "viewer", false).await;
@@ -494,7 +494,7 @@ each_backend!(bootstrap_runs_once_on_an_empty_store, |c: Control| async move {
     assert!(row.must_change_password, "the generated password must be changed");
     assert!(row.password_hash.starts_with("$argon2id$"));
     assert!(!row.password_hash.contains(&first.password));
-    assert!(verify_password(first.password.clone(), row.password_hash).await);
+    assert!(c.passwords().verify(first.password.clone(), row.password_hash).await.unwrap());
 
     assert!(c.bootstrap().await.unwrap().is_none());
     assert!(c.bootstrap().await.unwrap().is_none());

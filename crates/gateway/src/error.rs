@@ -190,6 +190,7 @@ impl From<ControlError> for ApiError {
             ControlError::Invalid { field, message } => ApiError::BadRequest { field: field.into(), message },
             ControlError::NotFound { .. } => ApiError::NotFound(capitalize(&e.to_string())),
             ControlError::Conflict(m) => ApiError::Conflict(m),
+            ControlError::Busy { .. } => ApiError::NotReady(capitalize(&e.to_string())),
             ControlError::Store(_) | ControlError::Internal(_) => ApiError::Internal(e.to_string()),
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use regpilot_ai::{Ai, AiConfig};
-use regpilot_control::{Control, SessionPolicy};
+use regpilot_control::{Control, PasswordHashing, SessionPolicy};
 use regpilot_limits::{now_micros, FailureMode, Limiter};
 use regpilot_store::{day_start, now_ms, Store, StoreError, DAY_MS};
 use tokio::net::TcpListener;
@@ -55,6 +55,8 @@ pub struct GatewayConfig {
     pub secure_cookies: bool,
     /// Header-read and keep-alive timeouts, and the connection cap (`conn.rs`).
     pub connections: ConnLimits,
+    /// At most this many Argon2 password checks at once (logins); 0: one per core.
+    pub login_hash_concurrency: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +105,9 @@ pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> R
         }
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let state = AppState::new(Control::new(store.clone()), Arc::new(KeyIndex::new()), config.max_body_bytes);
+    let control =
+        Control::new(store.clone()).with_password_hashing(PasswordHashing::new(config.login_hash_concurrency));
+    let state = AppState::new(control, Arc::new(KeyIndex::new()), config.max_body_bytes);
     let (usage, recorder) =
         spawn_recorder(store.clone(), geo, state.metrics.clone(), config.usage.clone(), stop_rx.clone());
     let state = state

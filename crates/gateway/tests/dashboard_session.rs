@@ -1,16 +1,18 @@
 //! The dashboard over HTTP (in process): session cookie attributes, a new session at each
 //! login, logout, idle timeout and absolute lifetime with the clock set by the test,
-//! deactivation, login throttling, CSRF (token and origin), security headers, the show-once
-//! secret, and form errors that change nothing.
+//! deactivation, login throttling, the bound on password checks, CSRF (token and origin),
+//! security headers, the show-once secret, and form errors that change nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::dashboard::*;
-use regpilot_control::{Actor, SessionPolicy};
-use regpilot_gateway::Dashboard;
+use regpilot_control::{Actor, PasswordHashing, SessionPolicy};
+use regpilot_gateway::{AppState, Dashboard};
 use regpilot_store::testing::backends;
 use tower::ServiceExt;
 
@@ -123,6 +125,37 @@ async fn the_sixth_login_attempt_in_a_minute_is_refused() {
     assert!(r.text().contains("Too many login attempts"));
     app.dashboard.clock.advance(MINUTE);
     assert_eq!(login_as(&app, None, PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
+
+/// Password checks are bounded (about 19 MiB each): past the bound, a login waits briefly, then
+/// gets the login page again with 503 and `Retry-After`, and nothing is hashed for it.
+#[tokio::test]
+async fn a_login_that_finds_every_password_check_busy_gets_503_with_retry_after() {
+    let (mut app, _) = app_with_user(regpilot_store::Backend::Sqlite).await;
+    let hashing = PasswordHashing::new(1).with_wait(Duration::ZERO);
+    let state = AppState::new(app.control.clone().with_password_hashing(hashing.clone()), app.index.clone(), 1 << 20);
+    state.set_ready(true);
+    app.router = regpilot_gateway::build_router(state, app.dashboard.clone());
+
+    let first = login_as(&app, None, PASSWORD);
+    let second = async {
+        // Only once the first login holds the one permit.
+        while hashing.available() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        login_as(&app, None, "a wrong password").await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.describe());
+    assert_eq!(second.status, StatusCode::SERVICE_UNAVAILABLE, "{}", second.describe());
+    assert_eq!(second.header("retry-after"), Some("2"));
+    assert!(second.header("set-cookie").is_none());
+    let text = second.text();
+    assert!(text.contains("The server is busy checking other logins. Try again in 2 seconds."), "{text}");
+    assert!(text.contains(r#"action="/login""#) && text.contains(EMAIL), "the login form again, email kept");
+
+    assert_eq!(hashing.available(), 1);
+    assert_eq!(login_as(&app, None, "a wrong password").await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod project;
 mod serve;
 mod user;
 
-use regpilot_control::Control;
+use regpilot_control::{Control, PasswordHashing};
 use regpilot_store::{redact_url, Store};
 
 use crate::args::{Cli, Command};
@@ -29,7 +29,8 @@ pub async fn run(cli: Cli) -> CmdResult {
     let store = Store::open(&settings.database_url)
         .await
         .map_err(|e| Failure::runtime(format!("cannot open the store {}: {e}", redact_url(&settings.database_url))))?;
-    let control = Control::new(store.clone());
+    let hashing = PasswordHashing::new(settings.gateway.login_hash_concurrency);
+    let control = Control::new(store.clone()).with_password_hashing(hashing);
     let json = cli.json;
     let result = match cli.command {
         Command::Serve { .. } => serve::serve(&settings, store.clone(), &control, json).await,

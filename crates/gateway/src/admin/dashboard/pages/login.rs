@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
-use regpilot_control::SessionUser;
+use regpilot_control::{ControlError, SessionUser};
 
 use crate::admin::dashboard::guard::{FormData, PASSWORD_PAGE};
 use crate::admin::dashboard::html::{esc, html, layout, message};
+use crate::admin::dashboard::pages::parts::with_retry_after;
 use crate::admin::dashboard::session;
 use crate::admin::dashboard::state::DashState;
 
@@ -50,16 +51,13 @@ pub(crate) async fn submit(
     let ip = state.trusted_proxies.client_ip(peer, req.headers());
     if let Err(wait_secs) = dash.throttle.attempt(&email, ip, now) {
         tracing::warn!(?ip, "dashboard login throttled");
-        let mut r = message(
+        let r = message(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts",
             &format!("Too many login attempts. Wait {wait_secs} seconds, then try again."),
             None,
         );
-        if let Ok(v) = HeaderValue::from_str(&wait_secs.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
+        return with_retry_after(r, wait_secs);
     }
     // Whatever session the browser came with ends here.
     if let Some(old) = session::from_headers(req.headers()) {
@@ -80,6 +78,11 @@ pub(crate) async fn submit(
         Ok(None) => {
             tracing::info!(?ip, "dashboard login refused");
             form_page(StatusCode::UNAUTHORIZED, &email, Some("Wrong email or password."))
+        }
+        Err(ControlError::Busy { retry_after_secs }) => {
+            tracing::warn!(?ip, "dashboard login refused: too many password checks at once");
+            let error = format!("The server is busy checking other logins. Try again in {retry_after_secs} seconds.");
+            with_retry_after(form_page(StatusCode::SERVICE_UNAVAILABLE, &email, Some(&error)), retry_after_secs)
         }
         Err(e) => {
             tracing::error!(error = %e, "dashboard login failed");

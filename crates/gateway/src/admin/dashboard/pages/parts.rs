@@ -1,7 +1,7 @@
 //! Pieces several pages share: errors as pages, the project navigation, number formatting,
 //! the alerts table and key status text.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use regpilot_control::{ControlError, SessionUser};
 
@@ -18,11 +18,21 @@ pub(crate) fn control_error(e: ControlError, user: &SessionUser) -> Response {
         }
         ControlError::Invalid { .. } => message(StatusCode::BAD_REQUEST, "Not possible", &e.to_string(), Some(user)),
         ControlError::Conflict(m) => message(StatusCode::CONFLICT, "Not possible", &m, Some(user)),
+        ControlError::Busy { retry_after_secs } => {
+            let r = message(StatusCode::SERVICE_UNAVAILABLE, "Busy", &capitalize(&e.to_string()), Some(user));
+            with_retry_after(r, retry_after_secs)
+        }
         ControlError::Store(_) | ControlError::Internal(_) => {
             tracing::error!(error = %e, "dashboard page failed");
             message(StatusCode::INTERNAL_SERVER_ERROR, "Error", "Something went wrong; it has been logged.", Some(user))
         }
     }
+}
+
+/// Adds `Retry-After: <secs>` (a 429 or 503 page).
+pub(crate) fn with_retry_after(mut r: Response, secs: u64) -> Response {
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
 }
 
 fn capitalize(s: &str) -> String {
