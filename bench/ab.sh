@@ -34,6 +34,12 @@ cleanup() {
 trap cleanup EXIT
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then SRV=0 LOAD=1; else SRV=0 LOAD=0; fi
 pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# Starts "$@" in the background on core $1, output to $2; sets $! to its pid (not a subshell's).
+spawn() {
+  local core="$1" out="$2"
+  shift 2
+  if command -v taskset >/dev/null; then taskset -c "$core" "$@" >"$out" 2>&1 & else "$@" >"$out" 2>&1 & fi
+}
 addr_of() {
   for _ in $(seq 300); do grep -q "listening on http://" "$1" 2>/dev/null && break; sleep 0.1; done
   grep -o 'listening on http://[0-9.:]*' "$1" | head -1 | sed 's/listening on //'
@@ -43,7 +49,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[i
 
 export BENCH_UPSTREAM_KEY="bench-upstream-key"
 export REGPILOT_DATABASE_URL="sqlite://$work/r.db" REGPILOT_CONFIG="$work/regpilot.toml"
-pin "$LOAD" "$MOCK_BIN" --listen 127.0.0.1:0 --api-key-env BENCH_UPSTREAM_KEY --chunks 8 >"$work/mock.out" 2>&1 &
+spawn "$LOAD" "$work/mock.out" "$MOCK_BIN" --listen 127.0.0.1:0 --api-key-env BENCH_UPSTREAM_KEY --chunks 8
 pids+=($!)
 mock="$(addr_of "$work/mock.out")"
 cat >"$work/regpilot.toml" <<TOML
@@ -68,7 +74,7 @@ LUA
 # One round of one binary: both figures, after a short warm-up each.
 round() {
   local name="$1" bin="$2"
-  pin "$SRV" "$bin" serve --listen 127.0.0.1:0 >"$work/$name.log" 2>&1 &
+  spawn "$SRV" "$work/$name.log" "$bin" serve --listen 127.0.0.1:0
   gw_pid=$!
   local gw
   gw="$(addr_of "$work/$name.log")"
@@ -83,14 +89,16 @@ round() {
   wait "$gw_pid" 2>/dev/null || true
   gw_pid=""
   echo "$name health=$h proxied=$p" >&2
-  echo "$h $p"
+  last="$h $p"
 }
 
 base_h="" base_p="" head_h="" head_p=""
 for r in $(seq "$ROUNDS"); do
-  read -r h p < <(round "base-$r" "$BASE_BIN")
+  round "base-$r" "$BASE_BIN"
+  read -r h p <<<"$last"
   base_h="$base_h $h" base_p="$base_p $p"
-  read -r h p < <(round "head-$r" "$HEAD_BIN")
+  round "head-$r" "$HEAD_BIN"
+  read -r h p <<<"$last"
   head_h="$head_h $h" head_p="$head_p $p"
 done
 bh=$(echo "$base_h" | median) bp=$(echo "$base_p" | median)
