@@ -26,9 +26,14 @@ pub async fn run(cli: Cli) -> CmdResult {
     if listen.is_some() {
         settings.listen_addr().map_err(|e| Failure::usage(format!("{e:#}")))?;
     }
-    let store = Store::open(&settings.database_url)
-        .await
-        .map_err(|e| Failure::runtime(format!("cannot open the store {}: {e}", redact_url(&settings.database_url))))?;
+    let store = Store::open_with_timeout(&settings.database_url, settings.database_timeout).await.map_err(|e| {
+        let message = format!("cannot open the store {}: {e}", redact_url(&settings.database_url));
+        if e.is_unavailable() {
+            Failure { code: "NOT_READY", ..Failure::runtime(message) }
+        } else {
+            Failure::runtime(message)
+        }
+    })?;
     let control = Control::new(store.clone());
     let json = cli.json;
     let result = match cli.command {

@@ -18,6 +18,10 @@ pub(crate) fn control_error(e: ControlError, user: &SessionUser) -> Response {
         }
         ControlError::Invalid { .. } => message(StatusCode::BAD_REQUEST, "Not possible", &e.to_string(), Some(user)),
         ControlError::Conflict(m) => message(StatusCode::CONFLICT, "Not possible", &m, Some(user)),
+        ControlError::Store(_) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "dashboard page: store unavailable");
+            message(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", crate::error::STORE_UNAVAILABLE, Some(user))
+        }
         ControlError::Store(_) | ControlError::Internal(_) => {
             tracing::error!(error = %e, "dashboard page failed");
             message(StatusCode::INTERNAL_SERVER_ERROR, "Error", "Something went wrong; it has been logged.", Some(user))
