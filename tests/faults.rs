@@ -28,7 +28,7 @@ const PROPAGATION: Duration = Duration::from_secs(1);
 const RECOVERY: Duration = Duration::from_secs(5);
 
 fn iterations() -> usize {
-    std::env::var("FAULT_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
+    std::env::var("FAULT_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(15)
 }
 
 /// A small xorshift: kill timings vary per run, and the seed is printed so a failure replays.
