@@ -20,6 +20,15 @@ impl Failure {
         Failure { message: message.into(), code: "ERROR", exit: 1 }
     }
 
+    /// The store could not be reached: the same code as the gateway's 503.
+    pub fn unavailable(cause: &dyn std::fmt::Display) -> Failure {
+        Failure {
+            message: format!("the store is not answering ({cause}); try again shortly"),
+            code: "NOT_READY",
+            exit: 1,
+        }
+    }
+
     /// Prints to stderr (and as JSON on stdout with `--json`); returns the exit status.
     pub fn report(self, json: bool) -> i32 {
         eprintln!("error: {}", self.message);
@@ -36,6 +45,7 @@ impl From<ControlError> for Failure {
             ControlError::Invalid { .. } => Failure { message: e.to_string(), code: "INVALID_ARGUMENT", exit: 2 },
             ControlError::NotFound { .. } => Failure { message: e.to_string(), code: "NOT_FOUND", exit: 1 },
             ControlError::Conflict(_) => Failure { message: e.to_string(), code: "CONFLICT", exit: 1 },
+            ControlError::Store(_) if e.is_unavailable() => Failure::unavailable(&e),
             ControlError::Busy { .. } | ControlError::Store(_) | ControlError::Internal(_) => {
                 Failure::runtime(e.to_string())
             }

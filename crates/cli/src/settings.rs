@@ -26,6 +26,8 @@ pub struct Settings {
     /// As given; only `serve` reads it (see [`Settings::listen_addr`]).
     pub listen: String,
     pub database_url: String,
+    /// The longest wait for a store connection.
+    pub database_timeout: Duration,
     /// What `serve` runs with.
     pub gateway: GatewayConfig,
 }
@@ -115,6 +117,18 @@ impl Settings {
                 format!("sqlite://{}", dir.join("regpilot.db").display())
             }
         };
+        let database_timeout = Duration::from_millis(
+            src.read(
+                Setting::new(
+                    "database_timeout_ms",
+                    "REGPILOT_DATABASE_TIMEOUT_MS",
+                    "Longest wait for a store connection (ms). While the database cannot be reached, a write \
+                     fails after this long: 503 `NOT_READY` over HTTP, exit status 1 on the command line.",
+                )
+                .default(regpilot_store::DEFAULT_ACQUIRE_TIMEOUT.as_millis() as u64)
+                .range(100, 600_000),
+            )?,
+        );
         let (minutes_ms, hours_ms) = (|m: i64| m * 60_000, |h: i64| h * 3_600_000);
         let gateway = GatewayConfig {
             max_body_bytes: src.read(
@@ -349,7 +363,7 @@ impl Settings {
             )?,
             ai,
         };
-        Ok(Settings { listen, database_url, gateway })
+        Ok(Settings { listen, database_url, database_timeout, gateway })
     }
 
     /// Every setting as the example file and the README describe it.

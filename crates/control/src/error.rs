@@ -23,6 +23,11 @@ pub enum ControlError {
 }
 
 impl ControlError {
+    /// The store could not be reached ([`StoreError::is_unavailable`]): answered 503, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, ControlError::Store(e) if e.is_unavailable())
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> ControlError {
         ControlError::Invalid { field, message: message.into() }
     }

@@ -191,10 +191,18 @@ impl From<ControlError> for ApiError {
             ControlError::NotFound { .. } => ApiError::NotFound(capitalize(&e.to_string())),
             ControlError::Conflict(m) => ApiError::Conflict(m),
             ControlError::Busy { .. } => ApiError::NotReady(capitalize(&e.to_string())),
+            // The cause goes to the log; the client learns only that it may retry.
+            ControlError::Store(_) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "store unavailable");
+                ApiError::NotReady(STORE_UNAVAILABLE.into())
+            }
             ControlError::Store(_) | ControlError::Internal(_) => ApiError::Internal(e.to_string()),
         }
     }
 }
+
+/// The 503 of a request that needed the store while it cannot be reached.
+pub(crate) const STORE_UNAVAILABLE: &str = "The store is not answering; try again shortly";
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();

@@ -55,12 +55,22 @@ const SQLITE_PRAGMAS: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
      PRAGMA cache_size = -1024;";
 
+/// How long a caller waits for a connection by default (`REGPILOT_DATABASE_TIMEOUT_MS`): while
+/// the database is unreachable, every store call fails after this long.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Store {
     /// Opens (creating a SQLite file if missing) and migrates.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with_timeout(url, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// As [`Store::open`]; each call waits at most `acquire_timeout` for a connection (and
+    /// opening waits as long for the database to answer).
+    pub async fn open_with_timeout(url: &str, acquire_timeout: Duration) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (backend, connect_url) = normalize_url(url)?;
-        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let mut options = AnyPoolOptions::new().acquire_timeout(acquire_timeout);
         match backend {
             Backend::Sqlite => {
                 options = options.max_connections(4).after_connect(|conn, _| {

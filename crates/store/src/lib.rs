@@ -20,7 +20,7 @@ mod usage;
 mod users;
 
 pub use alerts::{AlertRow, HourWithBaseline, NewCountry};
-pub use connect::{redact_url, Backend, Store};
+pub use connect::{redact_url, Backend, Store, DEFAULT_ACQUIRE_TIMEOUT};
 pub use error::StoreError;
 pub use feed::{FeedBatch, KeyEvent, ProjectFeedBatch, NOTIFY_CHANNEL};
 pub use rows::*;

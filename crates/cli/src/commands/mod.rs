@@ -26,9 +26,14 @@ pub async fn run(cli: Cli) -> CmdResult {
     if listen.is_some() {
         settings.listen_addr().map_err(|e| Failure::usage(format!("{e:#}")))?;
     }
-    let store = Store::open(&settings.database_url)
-        .await
-        .map_err(|e| Failure::runtime(format!("cannot open the store {}: {e}", redact_url(&settings.database_url))))?;
+    let store = Store::open_with_timeout(&settings.database_url, settings.database_timeout).await.map_err(|e| {
+        let message = format!("cannot open the store {}: {e}", redact_url(&settings.database_url));
+        if e.is_unavailable() {
+            Failure { code: "NOT_READY", ..Failure::runtime(message) }
+        } else {
+            Failure::runtime(message)
+        }
+    })?;
     let hashing = PasswordHashing::new(settings.gateway.login_hash_concurrency);
     let control = Control::new(store.clone()).with_password_hashing(hashing);
     let json = cli.json;

@@ -22,6 +22,10 @@ pub(crate) fn control_error(e: ControlError, user: &SessionUser) -> Response {
             let r = message(StatusCode::SERVICE_UNAVAILABLE, "Busy", &capitalize(&e.to_string()), Some(user));
             with_retry_after(r, retry_after_secs)
         }
+        ControlError::Store(_) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "dashboard page: store unavailable");
+            message(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", crate::error::STORE_UNAVAILABLE, Some(user))
+        }
         ControlError::Store(_) | ControlError::Internal(_) => {
             tracing::error!(error = %e, "dashboard page failed");
             message(StatusCode::INTERNAL_SERVER_ERROR, "Error", "Something went wrong; it has been logged.", Some(user))
