@@ -31,7 +31,7 @@ pub use conn::{default_max_connections, serve_connections, ConnLimits};
 pub use path::access::Access;
 pub use path::auth::{find_key, verify, AuthOutcome, Presented};
 pub use path::client_ip::TrustedProxies;
-pub use path::feed::{catch_up, load_index, FeedPosition, FeedSync};
+pub use path::feed::{FeedPosition, FeedSync};
 pub use path::index::{IndexedKey, KeyIndex};
 pub use path::recorder::RecorderConfig;
 pub use regpilot_limits::FailureMode;

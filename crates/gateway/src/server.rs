@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use crate::admin::dashboard::state::Dashboard;
 use crate::conn::{raise_fd_limit, serve_connections, ConnLimits};
 use crate::path::client_ip::TrustedProxies;
-use crate::path::feed::{load_index, spawn_follower};
+use crate::path::feed::spawn_follower;
 use crate::path::geo::GeoIp;
 use crate::path::index::KeyIndex;
 use crate::path::recorder::{spawn_recorder, RecorderConfig};
@@ -117,9 +117,9 @@ pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> R
         .with_ai(ai);
     let dashboard = Arc::new(Dashboard::new(config.session_policy, config.secure_cookies));
 
-    load_index(&store, &state).await?;
+    state.load_index().await?;
     restore_daily_counts(&store, &state).await?;
-    let follower = spawn_follower(store.clone(), state.clone(), config.feed_poll, stop_rx.clone());
+    let follower = spawn_follower(state.feed.clone(), config.feed_poll, stop_rx.clone());
     let detector = spawn_alert_detector(state.control.clone(), config.alert_check, stop_rx.clone());
     let housekeeping =
         spawn_housekeeping(store.clone(), state.clone(), config.session_policy, config.usage_retention_days, stop_rx);

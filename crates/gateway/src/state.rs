@@ -9,11 +9,12 @@ use std::sync::Arc;
 use regpilot_ai::Ai;
 use regpilot_control::Control;
 use regpilot_limits::Limiter;
+use regpilot_store::StoreError;
 
 use crate::metrics::Metrics;
 use crate::path::client_ip::TrustedProxies;
 use crate::path::drain::Drain;
-use crate::path::feed::FeedSync;
+use crate::path::feed::{FeedPosition, FeedSync};
 use crate::path::index::KeyIndex;
 use crate::path::plans::PlanTable;
 use crate::path::recorder::UsageRecorder;
@@ -88,6 +89,12 @@ impl AppState {
 
     pub fn with_ai(self, ai: Arc<Ai>) -> AppState {
         self.with(|s| s.ai = Some(ai))
+    }
+
+    /// Fills the key index and the plan table from the store, and sets where the change feeds
+    /// are followed from (`path/feed.rs`).
+    pub async fn load_index(&self) -> Result<FeedPosition, StoreError> {
+        self.feed.load().await
     }
 
     pub fn set_ready(&self, ready: bool) {

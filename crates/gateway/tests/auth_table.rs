@@ -610,7 +610,7 @@ async fn an_index_loaded_at_start_up_sees_every_state() {
 
     let index = std::sync::Arc::new(regpilot_gateway::KeyIndex::new());
     let state = regpilot_gateway::AppState::new(app.control.clone(), index.clone(), MIB);
-    regpilot_gateway::load_index(&app.store, &state).await.unwrap();
+    state.load_index().await.unwrap();
     state.set_ready(true);
     let second = regpilot_gateway::build_router(state, Default::default());
     let now = regpilot_store::now_ms();

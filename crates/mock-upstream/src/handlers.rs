@@ -14,10 +14,7 @@ use serde_json::{json, Value};
 
 use crate::openai::{ChunkHead, Completion, CompletionChoice, Message, Usage, DONE_FRAME};
 use crate::state::Shared;
-use crate::stream::{self, Pace};
-
-/// How long `mock-hang` and `mock-stall` wait: longer than any test runs.
-pub(crate) const HANG: Duration = Duration::from_secs(3600);
+use crate::stream::{self, Pace, HANG};
 
 /// The pause before each content chunk of a `mock-slow` stream.
 const SLOW_DELAY: Duration = Duration::from_millis(100);

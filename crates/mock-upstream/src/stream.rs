@@ -18,9 +18,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
-use crate::handlers::HANG;
 use crate::openai::{ChunkHead, Usage, DONE_FRAME};
 use crate::state::{bump, Shared};
+
+/// How long `mock-hang` and `mock-stall` wait: longer than any test runs.
+pub(crate) const HANG: Duration = Duration::from_secs(3600);
 
 /// How the content chunks of a stream are paced.
 #[derive(Clone, Copy, Debug)]

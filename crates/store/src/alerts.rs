@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::audit::insert_audit;
-use crate::keys::{key_from_row, KEY_COLUMNS};
+use crate::rows::{key_from_row, KEY_COLUMNS};
 use crate::{AuditEntry, KeyRow, Store, StoreError};
 
 /// An alert as stored.

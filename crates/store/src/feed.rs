@@ -4,8 +4,8 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use crate::keys::{key_from_row, KEY_COLUMNS};
-use crate::projects::project_from_row;
+use crate::rows::project_from_row;
+use crate::rows::{key_from_row, KEY_COLUMNS};
 use crate::{Backend, KeyRow, ProjectRow, Store, StoreError};
 
 /// The channel PostgreSQL notifies on after each key change.

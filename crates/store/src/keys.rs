@@ -1,32 +1,11 @@
 //! API keys. Every change is one transaction: the key row, a change-feed event and the audit
 //! entry, so a follower never sees a change the audit log lacks, or the reverse.
 
-use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::rows::{key_from_row, KEY_COLUMNS};
+
 use crate::{audit::insert_audit, feed::append_event, AuditEntry, Backend, KeyRow, Store, StoreError};
-
-pub(crate) const KEY_COLUMNS: &str = "k.id, k.project_id, k.name, k.key_type, k.environment, k.scopes, k.status, \
-     k.digest, k.display_prefix, k.created_at, k.created_by, k.expires_at, k.last_used_at, k.deleted_at";
-
-pub(crate) fn key_from_row(r: &AnyRow) -> Result<KeyRow, sqlx::Error> {
-    Ok(KeyRow {
-        id: r.try_get("id")?,
-        project_id: r.try_get("project_id")?,
-        name: r.try_get("name")?,
-        key_type: r.try_get("key_type")?,
-        environment: r.try_get("environment")?,
-        scopes: r.try_get("scopes")?,
-        status: r.try_get("status")?,
-        digest: r.try_get("digest")?,
-        display_prefix: r.try_get("display_prefix")?,
-        created_at: r.try_get("created_at")?,
-        created_by: r.try_get("created_by")?,
-        expires_at: r.try_get("expires_at")?,
-        last_used_at: r.try_get("last_used_at")?,
-        deleted_at: r.try_get("deleted_at")?,
-    })
-}
 
 impl Store {
     /// Key and project changes take a transaction-scoped lock on PostgreSQL so that feed sequence numbers

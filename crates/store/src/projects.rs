@@ -1,23 +1,11 @@
 //! Projects and their plans.
 
-use sqlx::any::AnyRow;
 use sqlx::Row;
+
+use crate::rows::{project_from_row, PROJECT_COLUMNS};
 
 use crate::feed::append_project_event;
 use crate::{audit::insert_audit, AuditEntry, ProjectRow, Store, StoreError};
-
-pub(crate) const PROJECT_COLUMNS: &str = "id, name, plan, daily_limit, burst, created_at";
-
-pub(crate) fn project_from_row(r: &AnyRow) -> Result<ProjectRow, sqlx::Error> {
-    Ok(ProjectRow {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        plan: r.try_get("plan")?,
-        daily_limit: r.try_get("daily_limit")?,
-        burst: r.try_get("burst")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
 
 impl Store {
     pub async fn insert_project(&self, p: &ProjectRow, audit: &AuditEntry) -> Result<(), StoreError> {

@@ -1,6 +1,8 @@
 //! Records as the store reads and writes them. Times are Unix milliseconds.
 
 use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectRow {
@@ -137,4 +139,41 @@ impl std::fmt::Debug for SessionRow {
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
+}
+
+/// The columns [`project_from_row`] reads.
+pub(crate) const PROJECT_COLUMNS: &str = "id, name, plan, daily_limit, burst, created_at";
+
+pub(crate) fn project_from_row(r: &AnyRow) -> Result<ProjectRow, sqlx::Error> {
+    Ok(ProjectRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        plan: r.try_get("plan")?,
+        daily_limit: r.try_get("daily_limit")?,
+        burst: r.try_get("burst")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// The columns [`key_from_row`] reads (from `api_keys k`).
+pub(crate) const KEY_COLUMNS: &str = "k.id, k.project_id, k.name, k.key_type, k.environment, k.scopes, k.status, \
+     k.digest, k.display_prefix, k.created_at, k.created_by, k.expires_at, k.last_used_at, k.deleted_at";
+
+pub(crate) fn key_from_row(r: &AnyRow) -> Result<KeyRow, sqlx::Error> {
+    Ok(KeyRow {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        name: r.try_get("name")?,
+        key_type: r.try_get("key_type")?,
+        environment: r.try_get("environment")?,
+        scopes: r.try_get("scopes")?,
+        status: r.try_get("status")?,
+        digest: r.try_get("digest")?,
+        display_prefix: r.try_get("display_prefix")?,
+        created_at: r.try_get("created_at")?,
+        created_by: r.try_get("created_by")?,
+        expires_at: r.try_get("expires_at")?,
+        last_used_at: r.try_get("last_used_at")?,
+        deleted_at: r.try_get("deleted_at")?,
+    })
 }

@@ -14,7 +14,6 @@ use tokio::task::JoinHandle;
 use crate::metrics::Metrics;
 use crate::path::index::KeyIndex;
 use crate::path::plans::PlanTable;
-use crate::state::AppState;
 
 /// Longest a writer waits for its own change to be applied here before it answers anyway (the
 /// follower then applies it within its poll).
@@ -30,40 +29,6 @@ const LOAD_PAGE: i64 = 1000;
 pub struct FeedPosition {
     pub keys: i64,
     pub projects: i64,
-}
-
-/// Fills the plan table and the key index from the store and returns the feed positions to
-/// follow from. Each head is read before its rows, so a change committed in between is read
-/// again, never missed.
-pub async fn load_index(store: &Store, state: &AppState) -> Result<FeedPosition, StoreError> {
-    let projects_head = store.project_feed_head().await?;
-    state.plans.upsert_rows(&store.list_projects().await?);
-
-    let head = store.feed_head().await?;
-    let index = &state.index;
-    // A few more than counted: keys created during the load need no regrowth either.
-    index.reserve(usize::try_from(store.count_keys().await?).unwrap_or(0) + 1024);
-    let mut after = String::new();
-    loop {
-        let page = store.keys_page(&after, LOAD_PAGE).await?;
-        for id in index.upsert_rows(&page) {
-            tracing::error!(key_id = %id, "stored key cannot be read; it will be refused");
-        }
-        match page.last() {
-            Some(last) if page.len() as i64 == LOAD_PAGE => after = last.id.clone(),
-            _ => break,
-        }
-    }
-    state.metrics.feed_position(head, index.len());
-    tracing::info!(keys = index.len(), projects = state.plans.len(), feed_seq = head, "key index loaded");
-    let pos = FeedPosition { keys: head, projects: projects_head };
-    *state.feed.applied.lock().await = pos;
-    Ok(pos)
-}
-
-/// Applies every event after `pos`. Returns the new position.
-pub async fn catch_up(store: &Store, state: &AppState, pos: FeedPosition) -> Result<FeedPosition, StoreError> {
-    apply_since(store, &state.index, &state.plans, &state.metrics, pos).await
 }
 
 async fn apply_since(
@@ -112,13 +77,43 @@ pub struct FeedSync {
     index: Arc<KeyIndex>,
     plans: Arc<PlanTable>,
     metrics: Arc<Metrics>,
-    /// Starts at the beginning of the feeds; [`load_index`] moves it to where the load ended.
+    /// Starts at the beginning of the feeds; [`FeedSync::load`] moves it to where the load ended.
     applied: Mutex<FeedPosition>,
 }
 
 impl FeedSync {
     pub(crate) fn new(store: Store, index: Arc<KeyIndex>, plans: Arc<PlanTable>, metrics: Arc<Metrics>) -> FeedSync {
         FeedSync { store, index, plans, metrics, applied: Mutex::new(FeedPosition::default()) }
+    }
+
+    /// Fills the plan table and the key index from the store and returns the feed positions to
+    /// follow from. Each head is read before its rows, so a change committed in between is read
+    /// again, never missed.
+    pub async fn load(&self) -> Result<FeedPosition, StoreError> {
+        let store = &self.store;
+        let mut applied = self.applied.lock().await;
+        let projects_head = store.project_feed_head().await?;
+        self.plans.upsert_rows(&store.list_projects().await?);
+
+        let head = store.feed_head().await?;
+        let index = &self.index;
+        // A few more than counted: keys created during the load need no regrowth either.
+        index.reserve(usize::try_from(store.count_keys().await?).unwrap_or(0) + 1024);
+        let mut after = String::new();
+        loop {
+            let page = store.keys_page(&after, LOAD_PAGE).await?;
+            for id in index.upsert_rows(&page) {
+                tracing::error!(key_id = %id, "stored key cannot be read; it will be refused");
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == LOAD_PAGE => after = last.id.clone(),
+                _ => break,
+            }
+        }
+        self.metrics.feed_position(head, index.len());
+        tracing::info!(keys = index.len(), projects = self.plans.len(), feed_seq = head, "key index loaded");
+        *applied = FeedPosition { keys: head, projects: projects_head };
+        Ok(*applied)
     }
 
     /// Applies every event after the position applied so far; returns the new position.
@@ -146,17 +141,16 @@ impl FeedSync {
     }
 }
 
-/// Follows the feeds until `shutdown` turns true, from where [`load_index`] left them.
+/// Follows the feeds until `shutdown` turns true, from where [`FeedSync::load`] left them.
 pub(crate) fn spawn_follower(
-    store: Store,
-    state: AppState,
+    feed: Arc<FeedSync>,
     poll: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let notify = std::sync::Arc::new(Notify::new());
         let listener = {
-            let (store, notify) = (store.clone(), notify.clone());
+            let (store, notify) = (feed.store.clone(), notify.clone());
             tokio::spawn(async move { store.forward_change_notifications(notify).await })
         };
         loop {
@@ -165,10 +159,10 @@ pub(crate) fn spawn_follower(
                 _ = notify.notified() => {}
                 _ = shutdown.changed() => break,
             }
-            match state.feed.sync().await {
+            match feed.sync().await {
                 Ok(_) => {}
                 Err(e) => {
-                    state.metrics.feed_error();
+                    feed.metrics.feed_error();
                     tracing::warn!(error = %e, "reading the change feed failed; retrying");
                 }
             }

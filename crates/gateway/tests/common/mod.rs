@@ -11,7 +11,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use regpilot_control::{Actor, Control, NewKey, NewProject, Plan};
 use regpilot_gateway::KeyIndex;
-use regpilot_gateway::{build_router, load_index, AppState, Dashboard};
+use regpilot_gateway::{build_router, AppState, Dashboard};
 use regpilot_keys::{Environment, KeyType};
 use regpilot_store::{AuditEntry, Backend, KeyRow, Store};
 use tower::ServiceExt;
@@ -148,7 +148,7 @@ impl TestApp {
         let index = Arc::new(KeyIndex::new());
         let ai = regpilot_ai::Ai::new(&ai).expect("AI config");
         let state = AppState::new(control.clone(), index.clone(), max_body_bytes).with_ai(Arc::new(ai));
-        load_index(&store, &state).await.expect("load index");
+        state.load_index().await.expect("load index");
         state.set_ready(true);
         let dashboard = Arc::new(Dashboard::default());
         let router = build_router(state.clone(), dashboard.clone());

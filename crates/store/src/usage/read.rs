@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::counters;
 use super::{Bucket, CountryTotal, HourlyDelta, ModelTotal, UsageCounts, UsageScope, DAY_MS, HOUR_MS};
-use crate::keys::{key_from_row, KEY_COLUMNS};
+use crate::rows::{key_from_row, KEY_COLUMNS};
 use crate::{KeyRow, Store, StoreError};
 
 impl Store {
