@@ -109,7 +109,11 @@ pub fn generate(key_type: KeyType, environment: Environment) -> Result<SecretKey
 
 /// The first 12 and last 4 characters, e.g. `sk_prod_7Fq2…x9Zk`. Only for well-formed keys.
 pub fn display_prefix(secret: &SecretKey) -> String {
-    let s = secret.expose();
+    display_prefix_of(secret.expose())
+}
+
+/// The display prefix of any secret string (keys and admin tokens).
+pub(crate) fn display_prefix_of(s: &str) -> String {
     let head: String = s.chars().take(12).collect();
     let tail: String = s.chars().skip(s.chars().count().saturating_sub(4)).collect();
     format!("{head}…{tail}")
