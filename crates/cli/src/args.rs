@@ -48,6 +48,12 @@ pub enum Command {
     /// List and acknowledge alerts on unusual key activity.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// The Governor's audit of validated answers and prompts.
+    #[command(subcommand)]
+    Governor(GovernorCommand),
+    /// A project's custom Governor policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +79,117 @@ pub enum ProjectCommand {
         /// Burst, requests per second (enterprise only; default 1000)
         #[arg(long)]
         burst: Option<i64>,
+    },
+    /// Show or change a project's Governor settings (docs/governor.md); with no option, shows them.
+    SetGovernor {
+        project_id: String,
+        /// sanitize (redact and deliver), block (withhold high-risk answers) or monitor (score only)
+        #[arg(long)]
+        mode: Option<String>,
+        /// Switch the Governor on (pro: it is on unless switched off; enterprise: always on)
+        #[arg(long, conflicts_with = "disabled")]
+        enabled: bool,
+        /// Switch the Governor off (pro only)
+        #[arg(long)]
+        disabled: bool,
+        /// Also check prompts on their way to the model
+        #[arg(long, conflicts_with = "no_check_prompts")]
+        check_prompts: bool,
+        /// Stop checking prompts
+        #[arg(long)]
+        no_check_prompts: bool,
+        /// Lowest result level that opens a compliance violation: high or medium
+        #[arg(long)]
+        violations: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GovernorCommand {
+    /// List a project's Governor audit entries, newest first.
+    Audits {
+        #[arg(long)]
+        project: String,
+        /// Only this risk level: low, medium or high
+        #[arg(long)]
+        level: Option<String>,
+        /// Only entries from then on: an RFC 3339 time or Unix seconds
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many (1 to 500, default 50)
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Continue after this page (the `next_cursor` of the previous one)
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+}
+
+/// The fields of a policy, for `policy create` and `policy update`.
+#[derive(Debug, Args)]
+pub struct PolicyFields {
+    /// Words or phrases to match (whole words, any case), comma-separated
+    #[arg(long, value_delimiter = ',')]
+    pub keywords: Option<Vec<String>>,
+    /// A regular expression to match instead of, or besides, the keywords
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// response (default), prompt or both
+    #[arg(long)]
+    pub applies_to: Option<String>,
+    /// low, medium (default), high or critical
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// The text that replaces a match (action replace; optional for redact)
+    #[arg(long)]
+    pub replacement: Option<String>,
+    /// The text appended to a matching answer (action append)
+    #[arg(long)]
+    pub appendix: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// List a project's policies.
+    List {
+        #[arg(long)]
+        project: String,
+    },
+    /// Create a policy.
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        name: String,
+        /// block, warn, redact, replace, append, require_approval, log or notify
+        #[arg(long)]
+        action: String,
+        #[command(flatten)]
+        fields: PolicyFields,
+        /// Match and audit, but change nothing (to try a policy on live traffic)
+        #[arg(long)]
+        shadow: bool,
+        /// Create it switched off
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Change a policy: only the options given change.
+    Update {
+        policy_id: String,
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[command(flatten)]
+        fields: PolicyFields,
+        /// true: shadow mode (match and audit only); false: act
+        #[arg(long)]
+        shadow: Option<bool>,
+        /// true: on; false: off
+        #[arg(long)]
+        enabled: Option<bool>,
     },
 }
 

@@ -361,6 +361,15 @@ impl Settings {
                 .default(0)
                 .range(0, 1024),
             )?,
+            governor_store_content: src.read(
+                Setting::new(
+                    "governor_store_content",
+                    "REGPILOT_GOVERNOR_STORE_CONTENT",
+                    "Keep the delivered text of each Governor validation in its audit entry.",
+                )
+                .note("Off by default: audits keep SHA-256 digests of the texts, never the texts.")
+                .default(false),
+            )?,
             ai,
         };
         Ok(Settings { listen, database_url, database_timeout, gateway })

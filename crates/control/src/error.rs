@@ -58,6 +58,8 @@ fn id_prefix(what: &str) -> &'static str {
         "key" => "key",
         "violation" => "vio",
         "model" => "mdl",
+        "policy" => "pol",
+        "audit" => "gva",
         _ => "…",
     }
 }

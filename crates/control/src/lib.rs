@@ -7,6 +7,7 @@ mod alerts;
 mod bootstrap;
 mod compliance;
 mod error;
+mod governor;
 mod ids;
 mod keys;
 mod passwords;
@@ -25,6 +26,11 @@ pub use compliance::{
     SeverityCounts, ViolationPatch, ViolationStatus, ViolationView, SCORE_FORMULA,
 };
 pub use error::ControlError;
+pub use governor::{
+    new_audit_id, policy_def, AuditQuery, FindingRecord, GovernorAuditPage, GovernorAuditView, GovernorConfig,
+    GovernorSettingsPatch, GovernorSettingsView, LevelCounts, NewPolicy, PolicyPatch, PolicyView, ValidationRecord,
+    ViolationThreshold, AUDIT_PAGE_MAX, MAX_POLICIES,
+};
 pub use keys::{CreatedKey, KeyStatus, KeyView, NewKey};
 pub use passwords::{PasswordHashing, BUSY_RETRY_AFTER_SECS, HASH_WAIT};
 pub use plans::{Limits, Plan};

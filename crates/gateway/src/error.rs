@@ -52,8 +52,13 @@ pub(crate) enum ApiError {
     Upstream(regpilot_ai::UpstreamError),
     /// No upstream can serve the request (503 `UPSTREAM_UNAVAILABLE`); says how to configure one.
     NoUpstream(String),
-    /// A feature this version does not have (501 `NOT_IMPLEMENTED`).
-    NotImplemented(String),
+    /// Mode `block`: the Governor withheld a high-risk prompt or answer (422
+    /// `GOVERNOR_BLOCKED`), naming the rules and carrying the Governor's result.
+    GovernorBlocked {
+        message: String,
+        rules: Vec<String>,
+        governor: serde_json::Value,
+    },
 }
 
 /// Which error shape a route speaks. Routes under [`Dialect::OPENAI_PREFIX`] speak OpenAI's;
@@ -79,7 +84,8 @@ impl Dialect {
 
 /// The shape of every error body (docs/architecture.md, "Error answers"). Some errors add
 /// details: `headers_checked` (401 missing key), `authenticated` (401 on `/api/health`),
-/// `required` (403), `field` (400), `limit_bytes` (413), `limit` and `retry_after` (429).
+/// `required` (403), `field` (400), `limit_bytes` (413), `limit` and `retry_after` (429),
+/// `rules` and `governor` (422 `GOVERNOR_BLOCKED`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ErrorBody {
     pub error: String,
@@ -142,6 +148,10 @@ struct Body<'a> {
     limit: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    governor: Option<&'a serde_json::Value>,
 }
 
 impl Body<'_> {
@@ -156,6 +166,8 @@ impl Body<'_> {
             limit_bytes: None,
             limit: None,
             retry_after: None,
+            rules: None,
+            governor: None,
         }
     }
 }
@@ -175,7 +187,7 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Upstream(e) => StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_GATEWAY),
             ApiError::NoUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::GovernorBlocked { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -257,7 +269,9 @@ impl ApiError {
                 Body::new(&upstream_message, e.code())
             }
             ApiError::NoUpstream(m) => Body::new(m, "UPSTREAM_UNAVAILABLE"),
-            ApiError::NotImplemented(m) => Body::new(m, "NOT_IMPLEMENTED"),
+            ApiError::GovernorBlocked { message, rules, governor } => {
+                Body { rules: Some(rules), governor: Some(governor), ..Body::new(message, "GOVERNOR_BLOCKED") }
+            }
         };
         let body = match (dialect, body.error) {
             (Dialect::OpenAi, Message::Text(message)) => Body {

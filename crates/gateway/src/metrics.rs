@@ -51,6 +51,8 @@ pub struct Metrics {
     ai_streams_open: AtomicU64,
     /// Client connections (`conn.rs`).
     pub(crate) connections: ConnectionMetrics,
+    /// Validations, findings and audit writes of the Governor.
+    pub(crate) governor: GovernorMetrics,
 }
 
 impl Metrics {
@@ -226,6 +228,7 @@ impl Metrics {
             let _ = writeln!(out, "regpilot_ai_calls_total{{provider=\"{provider}\",outcome=\"{outcome}\"}} {n}");
         }
         self.connections.render(&mut out);
+        self.governor.render(&mut out);
         out
     }
 
@@ -357,5 +360,123 @@ impl ConnectionMetrics {
             self.header_timeouts.load(Ordering::Relaxed),
             self.keepalive_timeouts.load(Ordering::Relaxed)
         );
+    }
+}
+
+/// The Governor's levels and actions, in the order of the counters.
+const GOVERNOR_LEVELS: [&str; 3] = ["low", "medium", "high"];
+const GOVERNOR_ACTIONS: [&str; 4] = ["approved", "sanitized", "flagged", "blocked"];
+/// Upper bounds (microseconds) of the validation-time histogram's buckets.
+const GOVERNOR_TIME_BUCKETS_US: [u64; 8] = [10, 25, 50, 100, 250, 500, 1_000, 5_000];
+
+/// What the Governor did (docs/governor.md, "Metrics"). Findings are counted by rule id; custom
+/// policies are counted together as `policy`, so the label set stays bounded.
+#[derive(Default)]
+pub(crate) struct GovernorMetrics {
+    validations: [[AtomicU64; 4]; 3],
+    findings: RwLock<HashMap<String, AtomicU64, RandomState>>,
+    time_buckets: [AtomicU64; GOVERNOR_TIME_BUCKETS_US.len()],
+    time_count: AtomicU64,
+    time_sum_us: AtomicU64,
+    audits_written: AtomicU64,
+    audits_lost: AtomicU64,
+}
+
+impl GovernorMetrics {
+    /// One validation: its level, action, the rule ids it found and how long it took.
+    pub(crate) fn validation<'a>(
+        &self,
+        level: &str,
+        action: &str,
+        rules: impl Iterator<Item = &'a str>,
+        took: std::time::Duration,
+    ) {
+        let l = GOVERNOR_LEVELS.iter().position(|x| *x == level);
+        let a = GOVERNOR_ACTIONS.iter().position(|x| *x == action);
+        if let (Some(l), Some(a)) = (l, a) {
+            self.validations[l][a].fetch_add(1, Ordering::Relaxed);
+        }
+        for rule in rules {
+            let label = if rule.starts_with("policy.") { "policy" } else { rule };
+            {
+                let map = self.findings.read().unwrap_or_else(|p| p.into_inner());
+                if let Some(c) = map.get(label) {
+                    c.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            }
+            let mut map = self.findings.write().unwrap_or_else(|p| p.into_inner());
+            map.entry(label.to_owned()).or_default().fetch_add(1, Ordering::Relaxed);
+        }
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        for (bound, bucket) in GOVERNOR_TIME_BUCKETS_US.iter().zip(&self.time_buckets) {
+            if us <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.time_count.fetch_add(1, Ordering::Relaxed);
+        self.time_sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    pub(crate) fn audits_written(&self, n: u64) {
+        self.audits_written.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn audits_lost(&self, n: u64) {
+        self.audits_lost.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        out.push_str("# HELP regpilot_governor_validations_total Governor validations, by risk level and action.\n");
+        out.push_str("# TYPE regpilot_governor_validations_total counter\n");
+        for (l, level) in GOVERNOR_LEVELS.iter().enumerate() {
+            for (a, action) in GOVERNOR_ACTIONS.iter().enumerate() {
+                let n = self.validations[l][a].load(Ordering::Relaxed);
+                let _ =
+                    writeln!(out, "regpilot_governor_validations_total{{level=\"{level}\",action=\"{action}\"}} {n}");
+            }
+        }
+        out.push_str(
+            "# HELP regpilot_governor_findings_total Governor findings, by rule (custom policies as `policy`).\n",
+        );
+        out.push_str("# TYPE regpilot_governor_findings_total counter\n");
+        let mut rows: Vec<(String, u64)> = {
+            let map = self.findings.read().unwrap_or_else(|p| p.into_inner());
+            map.iter().map(|(k, v)| (k.clone(), v.load(Ordering::Relaxed))).collect()
+        };
+        rows.sort();
+        for (rule, n) in rows {
+            let _ = writeln!(out, "regpilot_governor_findings_total{{rule=\"{rule}\"}} {n}");
+        }
+        out.push_str("# HELP regpilot_governor_validation_seconds Time the Governor took per validation.\n");
+        out.push_str("# TYPE regpilot_governor_validation_seconds histogram\n");
+        for (bound, bucket) in GOVERNOR_TIME_BUCKETS_US.iter().zip(&self.time_buckets) {
+            let le = *bound as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "regpilot_governor_validation_seconds_bucket{{le=\"{le}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.time_count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "regpilot_governor_validation_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.time_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "regpilot_governor_validation_seconds_sum {sum}");
+        let _ = writeln!(out, "regpilot_governor_validation_seconds_count {count}");
+        for (name, help, value) in [
+            (
+                "regpilot_governor_audits_written_total",
+                "Governor audit entries written to the store.",
+                &self.audits_written,
+            ),
+            (
+                "regpilot_governor_audits_lost_total",
+                "Governor audit entries that could not be written after retries.",
+                &self.audits_lost,
+            ),
+        ] {
+            let _ =
+                writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        }
     }
 }

@@ -12,7 +12,7 @@ use regpilot_keys::Scope;
 use crate::admin::dashboard::guard::{page_layer, PageCtx};
 use crate::admin::dashboard::state::{DashShared, DashState, Dashboard};
 use crate::admin::dashboard::table::page_table;
-use crate::admin::{compliance, health, openapi, system, usage};
+use crate::admin::{compliance, governor, health, openapi, system, usage};
 use crate::ai::{chat, openai};
 use crate::error::{ApiError, Dialect};
 use crate::metrics::method_label;
@@ -58,6 +58,13 @@ pub fn route_table() -> Vec<RouteDef> {
         route(M::PATCH, "/api/compliance/models/{id}", Needs(Scope::ComplianceWrite), compliance::update_model),
         route(M::POST, "/api/compliance/models/{id}/archive", Needs(Scope::ComplianceWrite), compliance::archive_model),
         route(M::GET, "/api/compliance/status", Needs(Scope::ComplianceRead), compliance::status),
+        route(M::GET, "/api/compliance/policies", Needs(Scope::ComplianceRead), governor::list_policies),
+        route(M::POST, "/api/compliance/policies", Needs(Scope::ComplianceWrite), governor::create_policy),
+        route(M::PATCH, "/api/compliance/policies/{id}", Needs(Scope::ComplianceWrite), governor::update_policy),
+        route(M::GET, "/api/compliance/governor/settings", Needs(Scope::ComplianceRead), governor::settings),
+        route(M::PATCH, "/api/compliance/governor/settings", Needs(Scope::ComplianceWrite), governor::set_settings),
+        route(M::GET, "/api/compliance/governor/audits", Needs(Scope::ComplianceRead), governor::audits),
+        route(M::GET, "/api/compliance/governor/audits/{id}", Needs(Scope::ComplianceRead), governor::audit),
         route(M::GET, "/api/usage", Needs(Scope::UsageRead), usage::usage),
         route(M::POST, "/api/ai/chat", Needs(Scope::Chat), chat::chat),
         route(M::POST, "/api/ai/complete", Needs(Scope::Chat), chat::complete),

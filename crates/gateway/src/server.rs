@@ -19,6 +19,7 @@ use crate::conn::{raise_fd_limit, serve_connections, ConnLimits};
 use crate::path::client_ip::TrustedProxies;
 use crate::path::feed::spawn_follower;
 use crate::path::geo::GeoIp;
+use crate::path::governor::spawn_audit_writer;
 use crate::path::index::KeyIndex;
 use crate::path::recorder::{spawn_recorder, RecorderConfig};
 use crate::router::build_router;
@@ -57,6 +58,8 @@ pub struct GatewayConfig {
     pub connections: ConnLimits,
     /// At most this many Argon2 password checks at once (logins); 0: one per core.
     pub login_hash_concurrency: usize,
+    /// Whether Governor audits keep the delivered text (else only its digest).
+    pub governor_store_content: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,8 +112,10 @@ pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> R
         Control::new(store.clone()).with_password_hashing(PasswordHashing::new(config.login_hash_concurrency));
     let state = AppState::new(control, Arc::new(KeyIndex::new()), config.max_body_bytes);
     let (usage, recorder) =
-        spawn_recorder(store.clone(), geo, state.metrics.clone(), config.usage.clone(), stop_rx.clone());
+        spawn_recorder(store.clone(), geo.clone(), state.metrics.clone(), config.usage.clone(), stop_rx.clone());
+    let (audits, audit_writer) = spawn_audit_writer(state.control.clone(), state.metrics.clone(), stop_rx.clone());
     let state = state
+        .with_governor(audits, config.governor_store_content, geo)
         .with_limiter(Arc::new(limiter))
         .with_usage(usage)
         .with_trusted_proxies(config.trusted_proxies.clone())
@@ -161,6 +166,7 @@ pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> R
     let _ = detector.await;
     let _ = housekeeping.await;
     let _ = recorder.await;
+    let _ = audit_writer.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

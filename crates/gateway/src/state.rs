@@ -15,6 +15,8 @@ use crate::metrics::Metrics;
 use crate::path::client_ip::TrustedProxies;
 use crate::path::drain::Drain;
 use crate::path::feed::{FeedPosition, FeedSync};
+use crate::path::geo::GeoIp;
+use crate::path::governor::{AuditSink, GovernorTable};
 use crate::path::index::KeyIndex;
 use crate::path::plans::PlanTable;
 use crate::path::recorder::UsageRecorder;
@@ -28,6 +30,14 @@ pub struct Shared {
     pub index: Arc<KeyIndex>,
     /// Each project's limits, kept current by the project change feed.
     pub plans: Arc<PlanTable>,
+    /// Each project's Governor settings and compiled policies, kept current by the same feed.
+    pub governors: Arc<GovernorTable>,
+    /// Where validations go to be written (off the request path).
+    pub audits: AuditSink,
+    /// Whether audits keep the delivered text (`governor_store_content`).
+    pub governor_store_content: bool,
+    /// The country database, for the Governor's recipient country when the request names none.
+    pub(crate) geo: Option<Arc<GeoIp>>,
     /// How far the index and the plan table have applied the change feeds; the follower and
     /// this instance's writers advance it.
     pub feed: Arc<FeedSync>,
@@ -51,11 +61,22 @@ impl AppState {
     pub fn new(control: Control, index: Arc<KeyIndex>, max_body_bytes: usize) -> AppState {
         let metrics = Arc::new(Metrics::default());
         let plans = Arc::new(PlanTable::new());
-        let feed = Arc::new(FeedSync::new(control.store().clone(), index.clone(), plans.clone(), metrics.clone()));
+        let governors = Arc::new(GovernorTable::new());
+        let feed = Arc::new(FeedSync::new(
+            control.store().clone(),
+            index.clone(),
+            plans.clone(),
+            governors.clone(),
+            metrics.clone(),
+        ));
         AppState(Arc::new(Shared {
             control,
             index,
             plans,
+            governors,
+            audits: AuditSink::disabled(),
+            governor_store_content: false,
+            geo: None,
             feed,
             limiter: Arc::new(Limiter::local()),
             usage: UsageRecorder::disabled(metrics.clone()),
@@ -77,6 +98,15 @@ impl AppState {
 
     pub fn with_limiter(self, limiter: Arc<Limiter>) -> AppState {
         self.with(|s| s.limiter = limiter)
+    }
+
+    /// The Governor's audit writer, whether audits keep content, and the country database.
+    pub(crate) fn with_governor(self, audits: AuditSink, store_content: bool, geo: Option<Arc<GeoIp>>) -> AppState {
+        self.with(|s| {
+            s.audits = audits;
+            s.governor_store_content = store_content;
+            s.geo = geo;
+        })
     }
 
     pub fn with_usage(self, usage: UsageRecorder) -> AppState {

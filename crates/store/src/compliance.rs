@@ -1,7 +1,7 @@
 //! Compliance records: violations and the AI model registry. Every query is scoped by project.
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use crate::{ModelRow, Store, StoreError, ViolationFilter, ViolationRow};
 
@@ -46,26 +46,33 @@ fn model_from_row(r: &AnyRow) -> Result<ModelRow, sqlx::Error> {
     })
 }
 
+pub(crate) async fn insert_violation_tx(tx: &mut Transaction<'_, Any>, v: &ViolationRow) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO violations ({VIOLATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    ))
+    .bind(&v.id)
+    .bind(&v.project_id)
+    .bind(&v.title)
+    .bind(&v.description)
+    .bind(&v.severity)
+    .bind(&v.category)
+    .bind(&v.model_id)
+    .bind(&v.status)
+    .bind(v.created_at)
+    .bind(&v.created_by)
+    .bind(v.resolved_at)
+    .bind(&v.resolved_by)
+    .bind(&v.resolution_note)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn insert_violation(&self, v: &ViolationRow) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO violations ({VIOLATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        ))
-        .bind(&v.id)
-        .bind(&v.project_id)
-        .bind(&v.title)
-        .bind(&v.description)
-        .bind(&v.severity)
-        .bind(&v.category)
-        .bind(&v.model_id)
-        .bind(&v.status)
-        .bind(v.created_at)
-        .bind(&v.created_by)
-        .bind(v.resolved_at)
-        .bind(&v.resolved_by)
-        .bind(&v.resolution_note)
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        insert_violation_tx(&mut tx, v).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -12,6 +12,7 @@ mod compliance;
 mod connect;
 mod error;
 mod feed;
+mod governor;
 mod keys;
 mod projects;
 mod rows;
@@ -23,6 +24,7 @@ pub use alerts::{AlertRow, HourWithBaseline, NewCountry};
 pub use connect::{redact_url, Backend, Store, DEFAULT_ACQUIRE_TIMEOUT};
 pub use error::StoreError;
 pub use feed::{FeedBatch, KeyEvent, ProjectFeedBatch, NOTIFY_CHANNEL};
+pub use governor::{AuditFilter, GovernorAuditRow, GovernorSettingsRow, PolicyRow};
 pub use rows::*;
 pub use usage::{day_start, hour_start};
 pub use usage::{

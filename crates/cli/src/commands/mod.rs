@@ -1,6 +1,7 @@
 //! One function per command, all on the control-plane service layer.
 
 mod alerts;
+mod governor;
 mod key;
 mod project;
 mod serve;
@@ -43,6 +44,8 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Key(cmd) => key::run(&control, cmd, json).await,
         Command::User(cmd) => user::run(&control, cmd, json).await,
         Command::Alerts(cmd) => alerts::run(&control, cmd, json).await,
+        Command::Governor(cmd) => governor::audits(&control, cmd, json).await,
+        Command::Policy(cmd) => governor::policies(&control, cmd, json).await,
     };
     store.close().await;
     result

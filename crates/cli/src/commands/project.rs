@@ -35,6 +35,32 @@ pub async fn run(control: &Control, cmd: ProjectCommand, json: bool) -> CmdResul
                 table(&["ID", "NAME", "PLAN", "LIMITS", "CREATED"], &rows)
             })
         }
+        ProjectCommand::SetGovernor {
+            project_id,
+            mode,
+            enabled,
+            disabled,
+            check_prompts,
+            no_check_prompts,
+            violations,
+        } => {
+            let patch = regpilot_control::GovernorSettingsPatch {
+                mode,
+                enabled: (enabled || disabled).then_some(enabled),
+                check_prompts: (check_prompts || no_check_prompts).then_some(check_prompts),
+                violations,
+            };
+            let unchanged = patch.mode.is_none()
+                && patch.enabled.is_none()
+                && patch.check_prompts.is_none()
+                && patch.violations.is_none();
+            let g = if unchanged {
+                control.governor_settings(&project_id).await?
+            } else {
+                control.set_governor(&Actor::cli(), &project_id, patch).await?
+            };
+            emit(json, &g, || super::governor::settings_text(&g))
+        }
         ProjectCommand::SetPlan { project_id, plan, daily_limit, burst } => {
             let p = control.set_plan(&Actor::cli(), &project_id, plan.parse()?, daily_limit, burst).await?;
             emit(json, &p, || format!("Project {} is now on the {} plan: {}\n", p.id, p.plan, limits_text(&p)))

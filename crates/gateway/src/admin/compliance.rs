@@ -1,10 +1,7 @@
 //! `/api/compliance/*` for project keys: violations, the model registry, the status score.
 //! Every call is scoped to the key's own project.
 
-use std::collections::HashMap;
-
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use regpilot_control::{
@@ -14,32 +11,12 @@ use regpilot_control::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::params::{params, Params, RecordId};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::path::auth::Authenticated;
 use crate::path::json::ApiJson;
 use crate::state::AppState;
-
-type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
-
-fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
-    p.map(|Query(q)| q).map_err(|_| ApiError::bad_request("query", "The query string is not valid URL encoding"))
-}
-
-/// The `{id}` of the path. A segment that does not decode to UTF-8 gets the JSON 400 of README
-/// "Errors" naming `id`, not axum's plain-text rejection (found by tests/fuzz_http.rs).
-pub(crate) struct RecordId(String);
-
-impl<S: Send + Sync> FromRequestParts<S> for RecordId {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Path::<String>::from_request_parts(parts, state)
-            .await
-            .map(|Path(id)| RecordId(id))
-            .map_err(|_| ApiError::bad_request("id", "The id in the path is not valid percent-encoded UTF-8"))
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ViolationList {

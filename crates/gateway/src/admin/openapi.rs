@@ -9,7 +9,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, Securi
 use utoipa::openapi::{Content, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{compliance, health, system, usage};
+use super::{compliance, governor, health, system, usage};
 use crate::ai::{chat, openai};
 use crate::error::{ApiError, ErrorBody};
 use crate::path::access::Access;
@@ -107,6 +107,13 @@ fn add_error(op: &mut Operation, status: &str, description: &str) {
         compliance::archive_model,
         usage::usage,
         compliance::status,
+        governor::list_policies,
+        governor::create_policy,
+        governor::update_policy,
+        governor::settings,
+        governor::set_settings,
+        governor::audits,
+        governor::audit,
         chat::chat,
         chat::complete,
         chat::models,

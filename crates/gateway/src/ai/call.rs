@@ -1,14 +1,16 @@
-//! One AI call, whichever route asked for it: the Governor check, the route (model and who
+//! One AI call, whichever route asked for it: the Governor's part (`govern.rs`), the route (model and who
 //! answers it, decided by `regpilot_ai` from the key's environment), the `x-regpilot-*` answer
 //! headers, and the usage record (model, tokens, cost) handed to the recorder.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use regpilot_ai::{Ai, ChatRequest, ChatStream, Completion, Quality, Route, RouteError, TokenUsage};
-use regpilot_keys::Scope;
 use serde::Serialize;
+use serde_json::Value;
 
+use super::govern::Governed;
 use crate::error::ApiError;
 use crate::path::index::IndexedKey;
 use crate::path::recorder::AiUsage;
@@ -50,13 +52,18 @@ pub(crate) struct Call {
     pub route: Route,
     pub request: ChatRequest,
     key: IndexedKey,
+    /// Set when the request carried `governorMetadata` (docs/governor.md).
+    pub governed: Option<Governed>,
 }
 
 /// What a chat request asks of the gateway besides the messages.
 pub(crate) struct Routing<'a> {
     pub quality: Quality,
     pub model: Option<&'a str>,
-    pub governor: bool,
+    /// `governorMetadata`, an object (checked by `validate::governor`).
+    pub governor: Option<&'a Value>,
+    /// The client's address, for the Governor's recipient country.
+    pub client_ip: Option<IpAddr>,
 }
 
 impl Call {
@@ -66,22 +73,22 @@ impl Call {
         routing: Routing<'_>,
         request: ChatRequest,
     ) -> Result<Call, ApiError> {
-        if routing.governor {
-            // docs/ai-gateway.md, "Errors": Governor needs the scope and a plan with it; on such a
-            // plan this version still cannot validate, and says so instead of pretending.
-            if !key.scopes.contains(Scope::Governor) || !state.plans.governor(&key.project_id) {
-                state.metrics.forbidden();
-                return Err(ApiError::Forbidden { required: Scope::Governor });
-            }
-            return Err(ApiError::NotImplemented(
-                "Governor validation is not available in this version of RegPilot Gateway; \
-                 the request was not sent. Send it without governorMetadata."
-                    .into(),
-            ));
-        }
+        // docs/governor.md: Governor needs the scope, a plan with it and the project's switch.
+        let governed = match routing.governor {
+            Some(metadata) => Some(Governed::prepare(state, key, metadata, routing.client_ip)?),
+            None => None,
+        };
         let ai = ai_service(state)?.clone();
         let route = ai.route(key.environment, routing.quality, routing.model).map_err(route_error)?;
-        Ok(Call { ai, route, request, key: key.clone() })
+        Ok(Call { ai, route, request, key: key.clone(), governed })
+    }
+
+    /// Checks the prompt when the project asks for it (it may be redacted, or refused).
+    pub(crate) async fn govern_prompt(&mut self, state: &AppState) -> Result<(), ApiError> {
+        match &self.governed {
+            Some(g) => g.check_prompt(state, &mut self.request).await,
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn key_id(&self) -> &str {
@@ -161,6 +168,9 @@ impl Call {
         }
         if self.route.test_mode() {
             headers.insert(TEST_MODE.clone(), HeaderValue::from_static("true"));
+        }
+        if let Some(g) = &self.governed {
+            g.audit_header(headers);
         }
     }
 

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use regpilot_ai::{ChatRequest, Mode, Quality};
+use regpilot_governor::Delivered;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -15,7 +16,7 @@ use super::sse_body::{self, StreamFormat};
 use super::validate::{governor, max_tokens, messages, model_name, temperature, MessageIn};
 use crate::error::ApiError;
 use crate::error::ErrorBody;
-use crate::path::auth::Authenticated;
+use crate::path::auth::{Authenticated, ClientAddr};
 use crate::path::json::ApiJson;
 use crate::state::AppState;
 
@@ -43,7 +44,8 @@ pub(crate) struct AiRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     mode: Option<Mode>,
-    /// Asks for Governor validation (a plan with Governor; not available in this version).
+    /// Asks for Governor validation (docs/governor.md): `actionType`, `senderId`, optional
+    /// `recipientCountry`, `recipientUserId`, `senderRole`, `department`, `contextTags`.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     governor_metadata: Option<Value>,
@@ -53,7 +55,12 @@ pub(crate) struct AiRequest {
     stream: Option<bool>,
 }
 
-fn prepare(state: &AppState, key: &crate::path::index::IndexedKey, body: AiRequest) -> Result<Call, ApiError> {
+fn prepare(
+    state: &AppState,
+    key: &crate::path::index::IndexedKey,
+    client: Option<Extension<ClientAddr>>,
+    body: AiRequest,
+) -> Result<Call, ApiError> {
     let request = ChatRequest {
         messages: messages(body.messages)?,
         temperature: temperature(body.temperature, "temperature")?,
@@ -65,21 +72,23 @@ fn prepare(state: &AppState, key: &crate::path::index::IndexedKey, body: AiReque
     let routing = Routing {
         quality: body.quality.unwrap_or_default(),
         model: model.as_deref(),
-        governor: governor(&body.governor_metadata)?,
+        governor: governor(body.governor_metadata.as_ref())?,
+        client_ip: client.and_then(|Extension(ClientAddr(ip))| ip),
     };
     Call::prepare(state, key, routing, request)
 }
 
 /// A chat answer as a Server-Sent Events stream: `data: {"type":"chunk","content":…}` events as
-/// the model writes, then `data: {"type":"usage",…}` and `data: [DONE]`; an error after the
-/// stream began comes as `data: {"type":"error","error":…,"code":…}`.
+/// the model writes, then (with `governorMetadata`) `data: {"type":"governor",…}`, then
+/// `data: {"type":"usage",…}` and `data: [DONE]`; an error after the stream began comes as
+/// `data: {"type":"error","error":…,"code":…}`.
 #[utoipa::path(
     post, path = "/api/ai/chat", tag = "ai", request_body = AiRequest,
     responses(
         (status = 200, description = "text/event-stream of chunk events, then a usage event and [DONE]"),
         (status = 400, description = "A bad field, named", body = ErrorBody),
         (status = 403, description = "The key lacks `chat`; or governorMetadata was sent and the key lacks `governor` or its plan has no Governor", body = ErrorBody),
-        (status = 501, description = "governorMetadata: validation is not available in this version", body = ErrorBody),
+        (status = 422, description = "Mode block: the Governor withheld a high-risk prompt or answer (`GOVERNOR_BLOCKED`, with `rules` and `governor`)", body = ErrorBody),
         (status = 502, description = "The upstream failed", body = ErrorBody),
         (status = 503, description = "No upstream configured or reachable", body = ErrorBody),
         (status = 504, description = "The upstream did not answer in time", body = ErrorBody),
@@ -88,10 +97,12 @@ fn prepare(state: &AppState, key: &crate::path::index::IndexedKey, body: AiReque
 pub(crate) async fn chat(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
+    client: Option<Extension<ClientAddr>>,
     ApiJson(body): ApiJson<AiRequest>,
 ) -> Result<Response, ApiError> {
     let streamed = body.stream.unwrap_or(true);
-    let call = prepare(&state, &key, body)?;
+    let mut call = prepare(&state, &key, client, body)?;
+    call.govern_prompt(&state).await?;
     if !streamed {
         return whole_answer(&state, &call).await;
     }
@@ -100,14 +111,15 @@ pub(crate) async fn chat(
 }
 
 /// A whole chat answer: `text`, `provider`, `model`, `cacheHit`, `usage{promptTokens,
-/// completionTokens, totalTokens, costCents}`.
+/// completionTokens, totalTokens, costCents}`, and with `governorMetadata` the `governor`
+/// result (and the `x-governor-*` headers).
 #[utoipa::path(
     post, path = "/api/ai/complete", tag = "ai", request_body = AiRequest,
     responses(
         (status = 200, description = "The answer", body = Object),
         (status = 400, description = "A bad field, named", body = ErrorBody),
         (status = 403, description = "The key lacks `chat`; or governorMetadata was sent and the key lacks `governor` or its plan has no Governor", body = ErrorBody),
-        (status = 501, description = "governorMetadata: validation is not available in this version", body = ErrorBody),
+        (status = 422, description = "Mode block: the Governor withheld a high-risk prompt or answer (`GOVERNOR_BLOCKED`, with `rules` and `governor`)", body = ErrorBody),
         (status = 502, description = "The upstream failed", body = ErrorBody),
         (status = 503, description = "No upstream configured or reachable", body = ErrorBody),
         (status = 504, description = "The upstream did not answer in time", body = ErrorBody),
@@ -116,6 +128,7 @@ pub(crate) async fn chat(
 pub(crate) async fn complete(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
+    client: Option<Extension<ClientAddr>>,
     ApiJson(body): ApiJson<AiRequest>,
 ) -> Result<Response, ApiError> {
     if body.stream.is_some() {
@@ -124,22 +137,45 @@ pub(crate) async fn complete(
             "stream: /api/ai/complete answers one JSON object; use /api/ai/chat to stream",
         ));
     }
-    let call = prepare(&state, &key, body)?;
+    let mut call = prepare(&state, &key, client, body)?;
+    call.govern_prompt(&state).await?;
     whole_answer(&state, &call).await
 }
 
 async fn whole_answer(state: &AppState, call: &Call) -> Result<Response, ApiError> {
     let c = call.complete(state).await?;
+    let verdict = match &call.governed {
+        Some(g) => Some(g.check_answer(state, &c.text).await),
+        None => None,
+    };
     #[derive(serde::Serialize)]
     struct Answer<'a> {
         text: &'a str,
         #[serde(flatten)]
         meta: crate::ai::call::AnswerMeta<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        governor: Option<crate::ai::govern::GovernorResult<'a>>,
     }
+    let (text, governor) = match (&call.governed, &verdict) {
+        (Some(g), Some(v)) => {
+            if v.delivered == Delivered::Withheld {
+                let refusal = g.blocked(v, g.audit_id(), "The answer was withheld: the Governor found it high-risk");
+                let mut response = refusal.into_response();
+                call.headers(response.headers_mut());
+                g.headers(response.headers_mut(), v);
+                return Ok(response);
+            }
+            (v.delivered_text(&c.text).unwrap_or(&c.text), Some(g.result(v)))
+        }
+        _ => (c.text.as_str(), None),
+    };
     let meta = call.answer_meta(&c.finish_reason, c.usage);
-    let mut response = Json(Answer { text: &c.text, meta }).into_response();
+    let mut response = Json(Answer { text, meta, governor }).into_response();
     call.headers(response.headers_mut());
     call.usage_headers(response.headers_mut(), c.usage);
+    if let (Some(g), Some(v)) = (&call.governed, &verdict) {
+        g.headers(response.headers_mut(), v);
+    }
     Ok(response)
 }
 

@@ -5,7 +5,9 @@
 //!
 //! `model` is a model id from the catalogue, or a quality tier name (`cheap`, `balanced`,
 //! `frontier`). Besides OpenAI's parameters, `quality` and `governorMetadata` are accepted
-//! (an SDK's `extra_body`). Parameters the gateway does not know are refused with a 400 naming
+//! (an SDK's `extra_body`); the Governor's metadata may also come as `metadata.governor`
+//! (`metadata` is read by the gateway, never sent upstream). With it, the answer carries a
+//! `governor` field beside OpenAI's, and a stream ends with a chunk that carries it. Parameters the gateway does not know are refused with a 400 naming
 //! them, rather than passed on unchecked.
 
 use axum::extract::State;
@@ -13,6 +15,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use regpilot_ai::{ChatRequest, Quality};
+use regpilot_governor::Delivered;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -21,7 +24,7 @@ use super::sse_body::{self, StreamFormat};
 use super::validate::{governor, in_range, json_mode, max_tokens, messages, model_name, temperature, MessageIn};
 use crate::error::ErrorBody;
 use crate::error::{ApiError, OpenAiShaped};
-use crate::path::auth::Authenticated;
+use crate::path::auth::{Authenticated, ClientAddr};
 use crate::path::json::ApiJson;
 use crate::state::AppState;
 
@@ -82,17 +85,25 @@ pub(crate) struct ChatCompletionRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     quality: Option<Quality>,
-    /// RegPilot: asks for Governor validation.
+    /// RegPilot: asks for Governor validation (docs/governor.md).
     #[serde(default, rename = "governorMetadata")]
     #[schema(value_type = Option<Object>)]
     governor_metadata: Option<Value>,
+    /// OpenAI's request metadata; RegPilot reads `metadata.governor` as `governorMetadata`.
+    /// Not sent upstream.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Map<String, Value>>,
 }
 
 fn prepare(
     state: &AppState,
     key: &crate::path::index::IndexedKey,
+    client: Option<Extension<ClientAddr>>,
     body: ChatCompletionRequest,
 ) -> Result<(Call, bool, bool), ApiError> {
+    let metadata = body.metadata.as_ref().map(|m| Value::Object(m.clone()));
+    let governor_metadata = super::govern::openai_metadata(body.governor_metadata, metadata.as_ref());
     in_range(body.top_p, "top_p", 0.0, 1.0)?;
     in_range(body.presence_penalty, "presence_penalty", -2.0, 2.0)?;
     in_range(body.frequency_penalty, "frequency_penalty", -2.0, 2.0)?;
@@ -138,7 +149,8 @@ fn prepare(
     let routing = Routing {
         quality: tier.or(body.quality).unwrap_or_default(),
         model: if tier.is_some() { None } else { model.as_deref() },
-        governor: governor(&body.governor_metadata)?,
+        governor: governor(governor_metadata.as_ref())?,
+        client_ip: client.and_then(|Extension(ClientAddr(ip))| ip),
     };
     let stream = body.stream.unwrap_or(false);
     let include_usage = body.stream_options.and_then(|o| o.include_usage).unwrap_or(false);
@@ -152,6 +164,8 @@ fn prepare(
     responses(
         (status = 200, description = "chat.completion (or text/event-stream of chat.completion.chunk)", body = Object),
         (status = 400, description = "A bad parameter, named (OpenAI error shape)", body = Object),
+        (status = 403, description = "The key lacks `chat`; or Governor metadata was sent and the key lacks `governor`, its plan has no Governor or the project switched it off", body = Object),
+        (status = 422, description = "Mode block: the Governor withheld a high-risk prompt or answer (`GOVERNOR_BLOCKED`)", body = Object),
         (status = 502, description = "The upstream failed", body = Object),
         (status = 503, description = "No upstream configured or reachable", body = Object),
         (status = 504, description = "The upstream did not answer in time", body = Object),
@@ -160,10 +174,12 @@ fn prepare(
 pub(crate) async fn chat_completions(
     State(state): State<AppState>,
     Extension(Authenticated(key)): Extension<Authenticated>,
+    client: Option<Extension<ClientAddr>>,
     body: Result<ApiJson<ChatCompletionRequest>, ApiError>,
 ) -> Result<Response, OpenAiShaped> {
     let ApiJson(body) = body?;
-    let (call, stream, include_usage) = prepare(&state, &key, body)?;
+    let (mut call, stream, include_usage) = prepare(&state, &key, client, body)?;
+    call.govern_prompt(&state).await?;
     if stream {
         let s = call.stream(&state).await?;
         return Ok(sse_body::response(&state, call, s, StreamFormat::OpenAi { include_usage }));
@@ -171,9 +187,29 @@ pub(crate) async fn chat_completions(
     let c = call.complete(&state).await?;
     let usage = c.usage;
     let json = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
-    let mut response = (json, c.into_openai()).into_response();
+    let Some(g) = &call.governed else {
+        let mut response = (json, c.into_openai()).into_response();
+        call.headers(response.headers_mut());
+        call.usage_headers(response.headers_mut(), usage);
+        return Ok(response);
+    };
+    let verdict = g.check_answer(&state, &c.text).await;
+    if verdict.delivered == Delivered::Withheld {
+        let refusal = g.blocked(&verdict, g.audit_id(), "The answer was withheld: the Governor found it high-risk");
+        let mut response = OpenAiShaped(refusal).into_response();
+        call.headers(response.headers_mut());
+        g.headers(response.headers_mut(), &verdict);
+        return Ok(response);
+    }
+    let text = match &verdict.delivered {
+        Delivered::Changed(t) => Some(t.clone()),
+        _ => None,
+    };
+    let body = super::govern::openai_body(c.into_openai(), text.as_deref(), &g.result(&verdict));
+    let mut response = (json, body).into_response();
     call.headers(response.headers_mut());
     call.usage_headers(response.headers_mut(), usage);
+    g.headers(response.headers_mut(), &verdict);
     Ok(response)
 }
 

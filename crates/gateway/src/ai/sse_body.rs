@@ -4,15 +4,25 @@
 //! deadline comes, or silently when the client leaves: then the body is dropped, which drops
 //! the upstream response and so closes the upstream connection (the call is cancelled). In
 //! every case the call's usage is recorded once.
+//!
+//! With `governorMetadata`, each chunk's text goes through the Governor's stream guard first
+//! (docs/governor.md, "Streaming"): what is emitted is already redacted, the guard holds back
+//! the last stretch until no rule can still match across it, and the stream ends with the
+//! Governor's result — a `governor` event (RegPilot's format) or a last chunk with a `governor`
+//! field (OpenAI's). In mode `block` a stream that turns high-risk is cut with a
+//! `GOVERNOR_BLOCKED` error event.
 
 use std::convert::Infallible;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use regpilot_ai::{ChatStream, Chunk};
+use regpilot_governor::{StreamGuard, StreamStep, Verdict};
 use serde::Serialize;
+use serde_json::Value;
 
 use super::call::AnswerMeta;
 use crate::error::OpenAiError;
@@ -36,7 +46,15 @@ pub(crate) fn response(state: &AppState, call: Call, stream: ChatStream, dialect
     state.metrics.stream_opened();
     let mut headers = axum::http::HeaderMap::new();
     call.headers(&mut headers);
+    let guard = call.governed.as_ref().map(|g| GuardState {
+        guard: Some(g.stream_guard()),
+        original: String::new(),
+        verdict: None,
+        started: Instant::now(),
+        template: None,
+    });
     let pump = Pump {
+        guard,
         state: state.clone(),
         deadline: state.drain.deadline(),
         _in_flight: state.drain.enter(),
@@ -69,6 +87,20 @@ struct Pump {
     ended: bool,
     recorded: bool,
     finish_reason: Option<String>,
+    /// Set when the Governor checks this stream.
+    guard: Option<GuardState>,
+}
+
+/// The Governor's state of one stream.
+struct GuardState {
+    /// Taken when the stream ends (its verdict is then in `verdict`).
+    guard: Option<StreamGuard<'static>>,
+    /// The whole original text so far (its digest goes into the audit).
+    original: String,
+    verdict: Option<Verdict>,
+    started: Instant,
+    /// `id`, `created` and `model` of the last OpenAI chunk: the chunks the gateway adds carry them.
+    template: Option<(Value, Value, Value)>,
 }
 
 enum Step {
@@ -101,21 +133,37 @@ impl Pump {
                     if chunk.finish_reason.is_some() {
                         self.finish_reason.clone_from(&chunk.finish_reason);
                     }
-                    if let Some(bytes) = self.encode_chunk(&chunk) {
+                    if self.guard.is_some() {
+                        if let Some(bytes) = self.governed_chunk(&chunk).await {
+                            return Some(bytes);
+                        }
+                    } else if let Some(bytes) = self.encode_chunk(&chunk) {
                         return Some(bytes);
                     }
                 }
                 Step::End => {
                     self.ended = true;
-                    let bytes = self.encode_end();
+                    let mut out = Vec::new();
+                    if self.guard.is_some() {
+                        out.extend_from_slice(&self.finish_guard(true).await);
+                    }
+                    out.extend_from_slice(&self.encode_end());
                     self.record("ok");
-                    return Some(bytes);
+                    return Some(Bytes::from(out));
                 }
                 Step::Failed { message, code, outcome } => {
                     self.ended = true;
                     tracing::warn!(key_id = %self.call_key(), code, "stream ended with an error");
                     self.record(outcome);
-                    return Some(self.encode_error(&message, code));
+                    // What was held back is not sent (it was never checked whole); the audit
+                    // covers the text received.
+                    let mut out = Vec::new();
+                    if self.guard.is_some() {
+                        self.finish_guard(false).await;
+                        out.extend_from_slice(&self.encode_governor());
+                    }
+                    out.extend_from_slice(&self.encode_error(&message, code));
+                    return Some(Bytes::from(out));
                 }
             }
         }
@@ -147,6 +195,150 @@ impl Pump {
         }
     }
 
+    /// A chunk of a governed stream: its text through the guard; the chunk that ends the answer
+    /// also flushes what the guard held back. `None`: nothing to send yet.
+    async fn governed_chunk(&mut self, chunk: &Chunk) -> Option<Bytes> {
+        let g = self.guard.as_mut()?;
+        if let StreamFormat::OpenAi { .. } = self.dialect {
+            if let Ok(v) = serde_json::from_slice::<Value>(&chunk.data) {
+                let field = |k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+                g.template = Some((field("id"), field("created"), field("model")));
+            }
+        }
+        g.original.push_str(&chunk.text);
+        let step = match g.guard.as_mut() {
+            Some(guard) => guard.push(&chunk.text),
+            None => StreamStep::Emit(String::new()),
+        };
+        let mut text = match step {
+            StreamStep::Emit(text) => text,
+            StreamStep::Blocked(verdict) => {
+                g.guard = None;
+                g.verdict = Some(verdict);
+                self.audit_stream().await;
+                self.ended = true;
+                self.record("blocked");
+                let mut out = self.encode_governor().to_vec();
+                out.extend_from_slice(&self.encode_error(
+                    "The answer was cut: the Governor found it high-risk (mode block)",
+                    "GOVERNOR_BLOCKED",
+                ));
+                return Some(Bytes::from(out));
+            }
+        };
+        let ends = chunk.finish_reason.is_some() || chunk.usage_only;
+        if ends {
+            text.push_str(&self.take_tail().await);
+        }
+        let out = self.encode_text(chunk, &text);
+        (!out.is_empty()).then(|| Bytes::from(out))
+    }
+
+    /// Ends the guard: what it held back (already checked) and the verdict, audited.
+    async fn take_tail(&mut self) -> String {
+        let Some(g) = self.guard.as_mut() else { return String::new() };
+        let Some(guard) = g.guard.take() else { return String::new() };
+        let (tail, verdict) = guard.finish();
+        g.verdict = Some(verdict);
+        self.audit_stream().await;
+        tail
+    }
+
+    /// At the end of a governed stream: the tail (when `send_tail`) and the Governor's result.
+    async fn finish_guard(&mut self, send_tail: bool) -> Vec<u8> {
+        let tail = self.take_tail().await;
+        let mut out = Vec::new();
+        if send_tail && !tail.is_empty() {
+            out.extend_from_slice(&self.text_event(&tail));
+        }
+        if send_tail {
+            out.extend_from_slice(&self.encode_governor());
+        }
+        out
+    }
+
+    async fn audit_stream(&self) {
+        if let (Some(g), Some(governed)) = (&self.guard, &self.call.governed) {
+            if let Some(verdict) = &g.verdict {
+                governed.finish_stream(&self.state, &g.original, verdict, g.started).await;
+            }
+        }
+    }
+
+    /// One chunk with its text replaced by what the guard let through.
+    fn encode_text(&self, chunk: &Chunk, text: &str) -> Vec<u8> {
+        match self.dialect {
+            StreamFormat::RegPilot if text.is_empty() => Vec::new(),
+            StreamFormat::RegPilot => event(&Event::Chunk { content: text }).to_vec(),
+            StreamFormat::OpenAi { include_usage } => {
+                let mut out = Vec::new();
+                if chunk.usage_only {
+                    // A usage chunk has no choice to carry text: the text goes in its own chunk.
+                    if !text.is_empty() {
+                        out.extend_from_slice(&self.text_event(text));
+                    }
+                    if include_usage {
+                        out.extend_from_slice(&data_event(&chunk.data));
+                    }
+                    return out;
+                }
+                let Ok(mut v) = serde_json::from_slice::<Value>(&chunk.data) else {
+                    return out;
+                };
+                let Some(delta) = v.pointer_mut("/choices/0/delta").and_then(Value::as_object_mut) else {
+                    return out;
+                };
+                let only_text = delta.keys().all(|k| k == "content") && chunk.finish_reason.is_none();
+                if text.is_empty() && only_text {
+                    return out;
+                }
+                if text.is_empty() {
+                    delta.remove("content");
+                } else {
+                    delta.insert("content".into(), Value::String(text.to_owned()));
+                }
+                if let Ok(bytes) = serde_json::to_vec(&v) {
+                    out.extend_from_slice(&data_event(&bytes));
+                }
+                out
+            }
+        }
+    }
+
+    /// A chunk that carries only text (the tail the guard held back).
+    fn text_event(&self, text: &str) -> Vec<u8> {
+        match self.dialect {
+            StreamFormat::RegPilot => event(&Event::Chunk { content: text }).to_vec(),
+            StreamFormat::OpenAi { .. } => {
+                let mut chunk = self.openai_chunk();
+                chunk["choices"] = serde_json::json!([{"index": 0, "delta": {"content": text}, "finish_reason": null}]);
+                event(&chunk).to_vec()
+            }
+        }
+    }
+
+    /// An empty `chat.completion.chunk` with the stream's id, created and model.
+    fn openai_chunk(&self) -> Value {
+        let (id, created, model) =
+            self.guard.as_ref().and_then(|g| g.template.clone()).unwrap_or((Value::Null, Value::Null, Value::Null));
+        serde_json::json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": []})
+    }
+
+    /// The Governor's result: a `governor` event, or a last OpenAI chunk with a `governor` field.
+    fn encode_governor(&self) -> Bytes {
+        let (Some(g), Some(governed)) = (&self.guard, &self.call.governed) else { return Bytes::new() };
+        let Some(verdict) = &g.verdict else { return Bytes::new() };
+        let result = governed.result(verdict);
+        match self.dialect {
+            StreamFormat::RegPilot => event(&Event::Governor(result)),
+            StreamFormat::OpenAi { .. } => {
+                let mut chunk = self.openai_chunk();
+                chunk["governor"] = serde_json::to_value(&result).unwrap_or(Value::Null);
+                event(&chunk)
+            }
+        }
+    }
+
     fn encode_end(&self) -> Bytes {
         match self.dialect {
             StreamFormat::RegPilot => {
@@ -174,11 +366,12 @@ impl Pump {
     }
 }
 
-/// RegPilot's stream events: `{"type": "chunk" | "usage" | "error", …}`, the type first.
+/// RegPilot's stream events: `{"type": "chunk" | "governor" | "usage" | "error", …}`, the type first.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Event<'a> {
     Chunk { content: &'a str },
+    Governor(super::govern::GovernorResult<'a>),
     Usage(AnswerMeta<'a>),
     Error { error: &'a str, code: &'a str },
 }
@@ -195,8 +388,24 @@ fn event(data: &impl Serialize) -> Bytes {
     Bytes::from(out)
 }
 
+/// `data: <json>` and the blank line.
+fn data_event(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len() + 8);
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(json);
+    out.extend_from_slice(b"\n\n");
+    out
+}
+
 impl Drop for Pump {
     fn drop(&mut self) {
+        // A governed stream the client left: its audit covers the text received so far.
+        if let (Some(g), Some(governed)) = (&mut self.guard, &self.call.governed) {
+            if let Some(guard) = g.guard.take() {
+                let (_, verdict) = guard.finish();
+                governed.audit_now(&self.state, &g.original, &verdict, g.started);
+            }
+        }
         // The client left before the end: the upstream response is dropped with this pump,
         // which closes its connection; what was answered so far is still recorded.
         if !self.recorded {

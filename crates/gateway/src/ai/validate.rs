@@ -66,10 +66,11 @@ pub(crate) fn model_name(model: Option<String>) -> Result<Option<String>, ApiErr
     }
 }
 
-pub(crate) fn governor(metadata: &Option<Value>) -> Result<bool, ApiError> {
+/// `governorMetadata`, when given, must be an object (its fields are checked by the Governor).
+pub(crate) fn governor(metadata: Option<&Value>) -> Result<Option<&Value>, ApiError> {
     match metadata {
-        None => Ok(false),
-        Some(Value::Object(_)) => Ok(true),
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v)),
         Some(_) => Err(ApiError::bad_request("governorMetadata", "governorMetadata must be an object")),
     }
 }

@@ -1,5 +1,6 @@
 //! Keeps this instance current by following the store's change feeds: key changes into the key
-//! index, project changes (plans and limits) into the plan table. A short poll (every instance,
+//! index, project changes (plans, limits, Governor settings and policies) into the plan table
+//! and the Governor table. A short poll (every instance,
 //! both backends) plus PostgreSQL `NOTIFY` wake-ups: a change made anywhere — the CLI in another
 //! process, another instance — is applied here well within a second. A change made on this
 //! instance is applied here before its answer ([`FeedSync::read_your_writes`]).
@@ -12,6 +13,7 @@ use tokio::sync::{watch, Mutex, Notify};
 use tokio::task::JoinHandle;
 
 use crate::metrics::Metrics;
+use crate::path::governor::{apply_all, GovernorTable};
 use crate::path::index::KeyIndex;
 use crate::path::plans::PlanTable;
 
@@ -35,6 +37,7 @@ async fn apply_since(
     store: &Store,
     index: &KeyIndex,
     plans: &PlanTable,
+    governors: &GovernorTable,
     metrics: &Metrics,
     pos: FeedPosition,
 ) -> Result<FeedPosition, StoreError> {
@@ -44,6 +47,11 @@ async fn apply_since(
         let batch = store.project_feed_since(projects, BATCH).await?;
         plans.upsert_rows(&batch.projects);
         for p in &batch.projects {
+            // The project's Governor settings and policies, read again (a project event is
+            // also written for each of their changes).
+            let settings = store.governor_settings(&p.id).await?;
+            let policies = store.list_policies(&p.id).await?;
+            governors.apply(p, settings.as_ref(), &policies.iter().collect::<Vec<_>>());
             tracing::debug!(project_id = %p.id, plan = %p.plan, "project change applied");
         }
         projects = batch.last_seq;
@@ -76,14 +84,21 @@ pub struct FeedSync {
     store: Store,
     index: Arc<KeyIndex>,
     plans: Arc<PlanTable>,
+    governors: Arc<GovernorTable>,
     metrics: Arc<Metrics>,
     /// Starts at the beginning of the feeds; [`FeedSync::load`] moves it to where the load ended.
     applied: Mutex<FeedPosition>,
 }
 
 impl FeedSync {
-    pub(crate) fn new(store: Store, index: Arc<KeyIndex>, plans: Arc<PlanTable>, metrics: Arc<Metrics>) -> FeedSync {
-        FeedSync { store, index, plans, metrics, applied: Mutex::new(FeedPosition::default()) }
+    pub(crate) fn new(
+        store: Store,
+        index: Arc<KeyIndex>,
+        plans: Arc<PlanTable>,
+        governors: Arc<GovernorTable>,
+        metrics: Arc<Metrics>,
+    ) -> FeedSync {
+        FeedSync { store, index, plans, governors, metrics, applied: Mutex::new(FeedPosition::default()) }
     }
 
     /// Fills the plan table and the key index from the store and returns the feed positions to
@@ -93,7 +108,9 @@ impl FeedSync {
         let store = &self.store;
         let mut applied = self.applied.lock().await;
         let projects_head = store.project_feed_head().await?;
-        self.plans.upsert_rows(&store.list_projects().await?);
+        let projects = store.list_projects().await?;
+        self.plans.upsert_rows(&projects);
+        apply_all(&self.governors, &projects, &store.all_governor_settings().await?, &store.all_policies().await?);
 
         let head = store.feed_head().await?;
         let index = &self.index;
@@ -111,7 +128,13 @@ impl FeedSync {
             }
         }
         self.metrics.feed_position(head, index.len());
-        tracing::info!(keys = index.len(), projects = self.plans.len(), feed_seq = head, "key index loaded");
+        tracing::info!(
+            keys = index.len(),
+            projects = self.plans.len(),
+            governed_projects = self.governors.len(),
+            feed_seq = head,
+            "key index loaded"
+        );
         *applied = FeedPosition { keys: head, projects: projects_head };
         Ok(*applied)
     }
@@ -119,7 +142,7 @@ impl FeedSync {
     /// Applies every event after the position applied so far; returns the new position.
     pub async fn sync(&self) -> Result<FeedPosition, StoreError> {
         let mut applied = self.applied.lock().await;
-        *applied = apply_since(&self.store, &self.index, &self.plans, &self.metrics, *applied).await?;
+        *applied = apply_since(&self.store, &self.index, &self.plans, &self.governors, &self.metrics, *applied).await?;
         Ok(*applied)
     }
 

@@ -11,10 +11,12 @@
 //!    After the handler: the `x-ratelimit-*` headers, the environment's log line, and a usage
 //!    event for the [`recorder`], with the client address from [`client_ip`] (its country is
 //!    looked up by the recorder, off the request path, in [`geo`]).
-//! 4. the handler reads its JSON body through [`json::ApiJson`].
+//! 4. the handler reads its JSON body through [`json::ApiJson`]. AI calls with
+//!    `governorMetadata` take the project's settings and compiled policies from the
+//!    [`governor`] table and hand each validation to its audit writer.
 //!
-//! Key and plan changes reach the index and the plan table through the change-feed follower
-//! ([`feed`]), never by a store query per request.
+//! Key, plan and Governor changes reach the index, the plan table and the Governor table
+//! through the change-feed follower ([`feed`]), never by a store query per request.
 
 pub(crate) mod access;
 pub(crate) mod auth;
@@ -23,6 +25,7 @@ pub(crate) mod drain;
 pub(crate) mod edge;
 pub(crate) mod feed;
 pub(crate) mod geo;
+pub(crate) mod governor;
 pub(crate) mod index;
 pub(crate) mod json;
 pub(crate) mod plans;

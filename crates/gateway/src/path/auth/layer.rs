@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
-use regpilot_keys::Environment;
+use regpilot_keys::{Environment, Scope};
 use regpilot_limits::{now_micros, LimitKind, Verdict};
 use tower::{Layer, Service};
 
@@ -30,6 +30,11 @@ use crate::state::AppState;
 /// The key a request was authenticated with, for the handler.
 #[derive(Debug, Clone)]
 pub(crate) struct Authenticated(pub IndexedKey);
+
+/// The client's address, for handlers that need it (the chat routes: the Governor's recipient
+/// country). Put on the request only for routes that need the `chat` scope.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub Option<IpAddr>);
 
 /// What the per-route layer knows about its route.
 #[derive(Clone)]
@@ -254,8 +259,11 @@ fn decide(
             tracing::info!(key_id = %key.id, required = scope.as_str(), "key lacks the route's scope");
             Some(ApiError::Forbidden { required: scope })
         }
-        _ => {
+        access => {
             req.extensions_mut().insert(Authenticated(key.clone()));
+            if access == Access::Scope(Scope::Chat) {
+                req.extensions_mut().insert(ClientAddr(keyed.ip));
+            }
             None
         }
     }

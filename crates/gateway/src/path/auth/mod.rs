@@ -6,5 +6,5 @@ mod verify;
 
 pub(crate) use extract::key_header_index;
 pub use extract::{find_key, Presented};
-pub(crate) use layer::{AuthLayer, Authenticated, RouteCtx};
+pub(crate) use layer::{AuthLayer, Authenticated, ClientAddr, RouteCtx};
 pub use verify::{verify, AuthOutcome};
