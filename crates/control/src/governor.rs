@@ -462,6 +462,7 @@ impl Control {
     }
 
     pub async fn list_policies(&self, project_id: &str) -> Result<Vec<PolicyView>, ControlError> {
+        self.get_project(project_id).await?;
         self.store().list_policies(project_id).await?.into_iter().map(policy_view).collect()
     }
 
@@ -576,6 +577,7 @@ impl Control {
         project_id: &str,
         query: &AuditQuery,
     ) -> Result<GovernorAuditPage, ControlError> {
+        self.get_project(project_id).await?;
         let level = match &query.level {
             Some(l) => Some(parse_enum::<Level>("level", l, LEVELS)?.as_str().to_owned()),
             None => None,

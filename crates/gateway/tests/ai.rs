@@ -328,29 +328,44 @@ async fn every_invalid_field_gets_a_400_naming_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn governor_metadata_is_refused_without_the_plan_and_not_faked_with_it() {
+async fn governor_metadata_needs_the_plan_is_checked_and_validates_the_answer() {
     let c = setup().await;
-    let body = r#"{"messages":[{"role":"user","content":"a"}],"governorMetadata":{"policy":"eu-ai-act"}}"#;
+    let bad = r#"{"messages":[{"role":"user","content":"a"}],"governorMetadata":{"policy":"eu-ai-act"}}"#;
+    let good = r#"{"messages":[{"role":"user","content":"a"}],"governorMetadata":{"actionType":"customer_support","senderId":"bot-1","recipientCountry":"DE"}}"#;
     let free = c.app.create_project_on("Free", Plan::Free).await;
     let free_key = c.app.create_key(&free, KeyType::Gateway, Environment::Production, false, None).await.secret;
-    for path in ["/api/ai/chat", "/api/ai/complete"] {
-        let r = c.app.call_with(Method::POST, path, Some(&free_key), Some(body)).await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.describe());
-        assert_eq!(r.text(), forbidden_body("governor"));
-        // Pro and enterprise have Governor; this version cannot validate and says so.
-        let r = c.app.call_with(Method::POST, path, Some(&c.prod), Some(body)).await;
-        assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED, "{}", r.describe());
-        assert_eq!(r.json()["code"], "NOT_IMPLEMENTED");
-        assert!(r.json()["error"].as_str().unwrap().contains("Governor validation is not available"));
-    }
     let pro = c.app.create_project_on("Pro", Plan::Pro).await;
     let pro_key = c.app.create_key(&pro, KeyType::Gateway, Environment::Production, false, None).await.secret;
-    let r = c.app.call_with(Method::POST, "/api/ai/complete", Some(&pro_key), Some(body)).await;
-    assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED);
+    for path in ["/api/ai/chat", "/api/ai/complete"] {
+        let r = c.app.call_with(Method::POST, path, Some(&free_key), Some(good)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.describe());
+        assert_eq!(r.text(), forbidden_body("governor"));
+        // Metadata without its required fields is a 400 naming the field, before any call.
+        let r = c.app.call_with(Method::POST, path, Some(&pro_key), Some(bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.describe());
+        assert_eq!(r.json()["code"], "INVALID_REQUEST");
+        assert!(r.json()["field"].as_str().unwrap().starts_with("governorMetadata"), "{}", r.describe());
+    }
+    assert_eq!(c.mock.stats().requests, 0, "no refused Governor request reaches the upstream");
+    let r = c.app.call_with(Method::POST, "/api/ai/complete", Some(&pro_key), Some(good)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.describe());
+    assert_eq!(r.header("x-governor-validated"), Some("true"));
+    for h in ["x-governor-risk-score", "x-governor-risk-level", "x-governor-violations", "x-governor-audit-id", "x-governor-action"] {
+        assert!(r.header(h).is_some(), "{h}: {}", r.describe());
+    }
+    let v = r.json();
+    assert_eq!(v["governor"]["validated"], true);
+    assert_eq!(v["governor"]["recipientCountry"], "DE");
+    assert_eq!(v["governor"]["auditId"].as_str(), r.header("x-governor-audit-id"));
     let openai = r#"{"model":"mock-model","messages":[{"role":"user","content":"a"}],"governorMetadata":{}}"#;
     let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(&free_key), Some(openai)).await;
     assert_eq!((r.status, r.json()["required"].as_str()), (StatusCode::FORBIDDEN, Some("governor")));
-    assert_eq!(c.mock.stats().requests, 0, "a Governor request is never sent upstream unvalidated");
+    let openai = r#"{"model":"mock-model","messages":[{"role":"user","content":"a"}],"metadata":{"governor":{"actionType":"other","senderId":"s"}}}"#;
+    let r = c.app.call_with(Method::POST, "/v1/chat/completions", Some(&pro_key), Some(openai)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.describe());
+    assert_eq!(r.json()["object"], "chat.completion");
+    assert_eq!(r.json()["governor"]["validated"], true, "{}", r.describe());
+    assert_eq!(r.json()["governor"]["recipientCountry"], "unknown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
