@@ -5,6 +5,7 @@ and that the key never shows in a repr or an exception."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import pickle
 import time
 
@@ -15,7 +16,7 @@ from regpilot import (
     AIUsage, APIConnectionError, APIError, APIStreamError, AsyncRegPilot, AuthenticationError, BadRequestError,
     ChatCompletion, ComplianceStatus, ConfigurationError, ConflictError, DayUsage, EnvironmentMismatchError,
     HealthStatus, InternalServerError, KeyUsageSummary, ModelUsage, NotFoundError, PermissionDeniedError,
-    RateLimitError, RegisteredModel, RegistrySummary, RegPilot, RegPilotError, SeverityCounts, UsageReport,
+    RateLimitError, Record, RegisteredModel, RegistrySummary, RegPilot, RegPilotError, SeverityCounts, UsageReport,
     Violation,
 )
 from regpilot_harness import MOCK_COMPLETION, free_port
@@ -25,6 +26,19 @@ HELLO = [{"role": "user", "content": "Hello"}]
 
 def client_for(gateway, key, **kw) -> RegPilot:
     return RegPilot(api_key=key.secret, base_url=gateway.url, **kw)
+
+
+def assert_declared(record: Record) -> None:
+    """The record's declared fields are exactly the keys of the JSON the gateway sent, nested
+    records included: the types match the server, no field missing, none unknown."""
+    declared = {f.metadata.get("json", f.name) for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+    sent = set(record.to_dict())
+    assert sent == declared, f"{type(record).__name__}: only sent {sent - declared}, only declared {declared - sent}"
+    for f in dataclasses.fields(record):  # type: ignore[arg-type]
+        value = getattr(record, f.name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Record):
+                assert_declared(item)
 
 
 def assert_no_secret(secret: str, *objects: object) -> None:
@@ -45,6 +59,7 @@ def test_health_check_with_a_gateway_key(gateway, keys):
     assert health == HealthStatus(status="ok", authenticated=True, project_id=keys.project_id,
                                   key_type="gateway", environment="development")
     assert health.status == "ok" and health.authenticated is True and health.project_id == keys.project_id
+    assert_declared(health)
     # The JSON as received, and dict-style reads for code written against plain dicts.
     assert health.to_dict() == {"status": "ok", "authenticated": True, "project_id": keys.project_id,
                                 "key_type": "gateway", "environment": "development"}
@@ -141,11 +156,13 @@ def test_compliance_resources_with_a_project_key(gateway, compliance_key):
     assert isinstance(first.open_violations, SeverityCounts) and first.open_violations.total == 0
     assert isinstance(first.registry, RegistrySummary) and first.registry.completeness == 1.0
     assert isinstance(first.registry.completeness, float) and first.formula.startswith("score = ")
+    assert_declared(first)
 
     model = client.compliance.models.register(name="Support bot", risk_level="high", provider="openai")
     assert isinstance(model, RegisteredModel)
     assert model.status == "active" and model.risk_level == "high" and model.id and model.archived_at is None
     assert model.project_id == first.project_id and model.created_at
+    assert_declared(model)
     assert client.compliance.models.get(model.id) == model
     updated = client.compliance.models.update(model.id, version="2024-08", purpose="support", owner="ops")
     assert (updated.version, updated.purpose, updated.owner) == ("2024-08", "support", "ops")
@@ -155,6 +172,7 @@ def test_compliance_resources_with_a_project_key(gateway, compliance_key):
     medium = client.compliance.violations.create(description="No human review\nmore text", severity="medium")
     assert isinstance(high, Violation) and high.status == "open" and high.model_id == model.id
     assert high.resolved_at is None and high.created_by
+    assert_declared(high)
     assert medium.title == "No human review"
     assert {v.id for v in client.compliance.violations.list()} == {high.id, medium.id}
     assert [v.id for v in client.compliance.violations.list(severity="high")] == [high.id]
@@ -201,7 +219,12 @@ def test_read_only_project_key_reads_but_cannot_write(gateway, keys):
 def test_usage_get(gateway, keys):
     with client_for(gateway, keys.dev) as client:
         client.chat.create(messages=HELLO)
+        # Usage reaches the store within a second (the recorder's flush): wait for the AI call.
         report = client.usage.get(period="week")
+        deadline = time.monotonic() + 5
+        while (report.ai is None or report.ai.calls < 1) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            report = client.usage.get(period="week")
         with pytest.raises(BadRequestError) as info:
             client.usage.get(period="year")  # type: ignore[arg-type]
     assert isinstance(report, UsageReport)
@@ -217,6 +240,7 @@ def test_usage_get(gateway, keys):
     assert line.status == "active" and line.requests >= 1 and isinstance(line.ai, AIUsage)
     assert line.prefix.startswith("sk_dev_") and line.name == "python sdk dev"
     assert report["keys"][0]["key_id"] == report.keys[0].key_id
+    assert_declared(report)  # and every key line, day, model and country in it
     assert info.value.field == "period"
 
 
