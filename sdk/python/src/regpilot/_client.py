@@ -620,10 +620,11 @@ class Policies:
             name=name, action=action, keywords=keywords, pattern=pattern, applies_to=applies_to,
             severity=severity, replacement=replacement, appendix=appendix, enabled=enabled, shadow=shadow))
 
-    def update(self, policy_id: str, *, name: Any = _NOT_GIVEN, action: Any = _NOT_GIVEN, keywords: Any = _NOT_GIVEN,
-               pattern: Any = _NOT_GIVEN, applies_to: Any = _NOT_GIVEN, severity: Any = _NOT_GIVEN,
-               replacement: Any = _NOT_GIVEN, appendix: Any = _NOT_GIVEN, enabled: Any = _NOT_GIVEN,
-               shadow: Any = _NOT_GIVEN) -> Policy:
+    def update(self, policy_id: str, *, name: str = _NOT_GIVEN, action: PolicyAction = _NOT_GIVEN,
+               keywords: Sequence[str] = _NOT_GIVEN, pattern: Optional[str] = _NOT_GIVEN,
+               applies_to: PolicyAppliesTo = _NOT_GIVEN, severity: Severity = _NOT_GIVEN,
+               replacement: Optional[str] = _NOT_GIVEN, appendix: Optional[str] = _NOT_GIVEN,
+               enabled: bool = _NOT_GIVEN, shadow: bool = _NOT_GIVEN) -> Policy:
         """Changes the fields passed (the gateway raises the policy's ``version``); ``None`` sends a
         JSON null, which clears ``pattern``, ``replacement`` or ``appendix``."""
         return self._client._record(Policy, "PATCH", f"/api/compliance/policies/{_seg(policy_id)}",
@@ -796,10 +797,11 @@ class AsyncPolicies:
             name=name, action=action, keywords=keywords, pattern=pattern, applies_to=applies_to,
             severity=severity, replacement=replacement, appendix=appendix, enabled=enabled, shadow=shadow))
 
-    async def update(self, policy_id: str, *, name: Any = _NOT_GIVEN, action: Any = _NOT_GIVEN,
-                     keywords: Any = _NOT_GIVEN, pattern: Any = _NOT_GIVEN, applies_to: Any = _NOT_GIVEN,
-                     severity: Any = _NOT_GIVEN, replacement: Any = _NOT_GIVEN, appendix: Any = _NOT_GIVEN,
-                     enabled: Any = _NOT_GIVEN, shadow: Any = _NOT_GIVEN) -> Policy:
+    async def update(self, policy_id: str, *, name: str = _NOT_GIVEN, action: PolicyAction = _NOT_GIVEN,
+                     keywords: Sequence[str] = _NOT_GIVEN, pattern: Optional[str] = _NOT_GIVEN,
+                     applies_to: PolicyAppliesTo = _NOT_GIVEN, severity: Severity = _NOT_GIVEN,
+                     replacement: Optional[str] = _NOT_GIVEN, appendix: Optional[str] = _NOT_GIVEN,
+                     enabled: bool = _NOT_GIVEN, shadow: bool = _NOT_GIVEN) -> Policy:
         return await self._client._record(Policy, "PATCH", f"/api/compliance/policies/{_seg(policy_id)}",
                                           json_body=_policy_patch(
                                               name=name, action=action, keywords=keywords, pattern=pattern,
