@@ -186,6 +186,7 @@ def test_the_stream_exposes_the_governor_event_once_consumed():
     assert gw.body()["governorMetadata"] == METADATA and gw.requests[0].headers["accept"] == "text/event-stream"
     assert chunks == ["Write to [EMAIL] ", "to contest this decision."]
     assert_result(stream.governor)
+    assert stream.governor is not None and stream.governor.to_dict() == GOVERNOR  # the event's type is not kept
     assert stream.usage is not None and stream.usage.total_tokens == 26
 
 

@@ -152,7 +152,7 @@ class _StreamState:
             self.cache_hit = bool(event.get("cacheHit", False))
             return None
         if kind == "governor":
-            self.governor = GovernorResult.from_json(event)
+            self.governor = GovernorResult.from_json({k: v for k, v in event.items() if k != "type"})
             return None
         if kind == "error":
             cls = GovernorBlockedError if event.get("code") == GOVERNOR_BLOCKED else APIStreamError
