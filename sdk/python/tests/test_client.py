@@ -5,6 +5,7 @@ and that the key never shows in a repr or an exception."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import pickle
 import time
 
@@ -12,9 +13,11 @@ import pytest
 
 import regpilot
 from regpilot import (
-    APIConnectionError, APIError, APIStreamError, AsyncRegPilot, AuthenticationError, BadRequestError,
-    ChatCompletion, ConfigurationError, ConflictError, EnvironmentMismatchError, InternalServerError,
-    NotFoundError, PermissionDeniedError, RateLimitError, RegPilot, RegPilotError,
+    AIUsage, APIConnectionError, APIError, APIStreamError, AsyncRegPilot, AuthenticationError, BadRequestError,
+    ChatCompletion, ComplianceStatus, ConfigurationError, ConflictError, DayUsage, EnvironmentMismatchError,
+    HealthStatus, InternalServerError, KeyUsageSummary, ModelUsage, NotFoundError, PermissionDeniedError,
+    RateLimitError, Record, RegisteredModel, RegistrySummary, RegPilot, RegPilotError, SeverityCounts, UsageReport,
+    Violation,
 )
 from regpilot_harness import MOCK_COMPLETION, free_port
 
@@ -23,6 +26,19 @@ HELLO = [{"role": "user", "content": "Hello"}]
 
 def client_for(gateway, key, **kw) -> RegPilot:
     return RegPilot(api_key=key.secret, base_url=gateway.url, **kw)
+
+
+def assert_declared(record: Record) -> None:
+    """The record's declared fields are exactly the keys of the JSON the gateway sent, nested
+    records included: the types match the server, no field missing, none unknown."""
+    declared = {f.metadata.get("json", f.name) for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+    sent = set(record.to_dict())
+    assert sent == declared, f"{type(record).__name__}: only sent {sent - declared}, only declared {declared - sent}"
+    for f in dataclasses.fields(record):  # type: ignore[arg-type]
+        value = getattr(record, f.name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Record):
+                assert_declared(item)
 
 
 def assert_no_secret(secret: str, *objects: object) -> None:
@@ -39,8 +55,19 @@ def assert_no_secret(secret: str, *objects: object) -> None:
 def test_health_check_with_a_gateway_key(gateway, keys):
     with client_for(gateway, keys.dev) as client:
         health = client.health.check()
-    assert health == {"status": "ok", "authenticated": True, "project_id": keys.project_id,
-                      "key_type": "gateway", "environment": "development"}
+    assert isinstance(health, HealthStatus)
+    assert health == HealthStatus(status="ok", authenticated=True, project_id=keys.project_id,
+                                  key_type="gateway", environment="development")
+    assert health.status == "ok" and health.authenticated is True and health.project_id == keys.project_id
+    assert_declared(health)
+    # The JSON as received, and dict-style reads for code written against plain dicts.
+    assert health.to_dict() == {"status": "ok", "authenticated": True, "project_id": keys.project_id,
+                                "key_type": "gateway", "environment": "development"}
+    assert health["key_type"] == "gateway" and health.get("nope") is None and "environment" in health
+    with pytest.raises(KeyError):
+        health["nope"]
+    with pytest.raises(AttributeError):
+        health.status = "changed"  # type: ignore[misc]
 
 
 def test_chat_create_is_answered_by_the_simulator_for_a_development_key(gateway, keys):
@@ -114,7 +141,7 @@ def test_async_client(gateway, keys):
             return health, response, stream, chunks
 
     health, response, stream, chunks = asyncio.run(main())
-    assert health["authenticated"] is True
+    assert isinstance(health, HealthStatus) and health.authenticated is True
     assert response.content.startswith("Simulated reply")
     assert "".join(chunks) == response.content and stream.usage is not None
 
@@ -124,40 +151,54 @@ def test_async_client(gateway, keys):
 
 def test_compliance_resources_with_a_project_key(gateway, compliance_key):
     client = client_for(gateway, compliance_key)
-    assert client.compliance.status()["score"] == 100
+    first = client.compliance.status()
+    assert isinstance(first, ComplianceStatus) and first.score == 100 and first.status == "compliant"
+    assert isinstance(first.open_violations, SeverityCounts) and first.open_violations.total == 0
+    assert isinstance(first.registry, RegistrySummary) and first.registry.completeness == 1.0
+    assert isinstance(first.registry.completeness, float) and first.formula.startswith("score = ")
+    assert_declared(first)
 
     model = client.compliance.models.register(name="Support bot", risk_level="high", provider="openai")
-    assert model["status"] == "active" and model["risk_level"] == "high" and model["id"]
-    assert client.compliance.models.get(model["id"]) == model
-    updated = client.compliance.models.update(model["id"], version="2024-08", purpose="support", owner="ops")
-    assert (updated["version"], updated["purpose"], updated["owner"]) == ("2024-08", "support", "ops")
-    assert [m["id"] for m in client.compliance.models.list()] == [model["id"]]
+    assert isinstance(model, RegisteredModel)
+    assert model.status == "active" and model.risk_level == "high" and model.id and model.archived_at is None
+    assert model.project_id == first.project_id and model.created_at
+    assert_declared(model)
+    assert client.compliance.models.get(model.id) == model
+    updated = client.compliance.models.update(model.id, version="2024-08", purpose="support", owner="ops")
+    assert (updated.version, updated.purpose, updated.owner) == ("2024-08", "support", "ops")
+    assert [m.id for m in client.compliance.models.list()] == [model.id]
 
-    high = client.compliance.violations.create(title="PII in a prompt", severity="high", model_id=model["id"])
+    high = client.compliance.violations.create(title="PII in a prompt", severity="high", model_id=model.id)
     medium = client.compliance.violations.create(description="No human review\nmore text", severity="medium")
-    assert high["status"] == "open" and high["model_id"] == model["id"]
-    assert medium["title"] == "No human review"
-    assert {v["id"] for v in client.compliance.violations.list()} == {high["id"], medium["id"]}
-    assert [v["id"] for v in client.compliance.violations.list(severity="high")] == [high["id"]]
+    assert isinstance(high, Violation) and high.status == "open" and high.model_id == model.id
+    assert high.resolved_at is None and high.created_by
+    assert_declared(high)
+    assert medium.title == "No human review"
+    assert {v.id for v in client.compliance.violations.list()} == {high.id, medium.id}
+    assert [v.id for v in client.compliance.violations.list(severity="high")] == [high.id]
 
     status = client.compliance.status()
     # V = 100 - 10 - 5 = 85, R = 100 (4 of 4 fields): round(59.5 + 30) = 90 → compliant (nothing critical)
-    assert status["score"] == 90 and status["open_violations"]["high"] == 1, status
+    assert status.score == 90 and status.open_violations.high == 1, status
+    assert status.registry.active == 1 and status.registry.high_risk == 1
+    # Dict-style reads still work, nested too (JSON names).
+    assert status["score"] == 90 and status["open_violations"]["high"] == 1 and high["model_id"] == model.id
 
     with pytest.raises(BadRequestError) as info:
-        client.compliance.violations.update(high["id"], status="resolved")
+        client.compliance.violations.update(high.id, status="resolved")
     assert info.value.field == "note" and info.value.code == "INVALID_REQUEST"
-    resolved = client.compliance.violations.resolve(high["id"], note="prompt scrubbed")
-    assert resolved["status"] == "resolved" and resolved["resolution_note"] == "prompt scrubbed"
-    assert [v["id"] for v in client.compliance.violations.list(status="open")] == [medium["id"]]
-    assert client.compliance.violations.reopen(high["id"])["status"] == "open"
+    resolved = client.compliance.violations.resolve(high.id, note="prompt scrubbed")
+    assert resolved.status == "resolved" and resolved.resolution_note == "prompt scrubbed"
+    assert resolved.resolved_at and resolved.resolved_by
+    assert [v.id for v in client.compliance.violations.list(status="open")] == [medium.id]
+    assert client.compliance.violations.reopen(high.id).status == "open"
 
-    archived = client.compliance.models.archive(model["id"])
-    assert archived["status"] == "archived"
+    archived = client.compliance.models.archive(model.id)
+    assert archived.status == "archived" and archived.archived_at
     assert client.compliance.models.list() == []
-    assert [m["id"] for m in client.compliance.models.list(status="archived")] == [model["id"]]
+    assert [m.id for m in client.compliance.models.list(status="archived")] == [model.id]
     with pytest.raises(ConflictError) as conflict:
-        client.compliance.models.update(model["id"], owner="someone")
+        client.compliance.models.update(model.id, owner="someone")
     assert conflict.value.status == 409
     with pytest.raises(NotFoundError) as missing:
         client.compliance.models.get("mdl_doesnotexist")
@@ -167,7 +208,8 @@ def test_compliance_resources_with_a_project_key(gateway, compliance_key):
 
 def test_read_only_project_key_reads_but_cannot_write(gateway, keys):
     with client_for(gateway, keys.project_read_only) as client:
-        assert isinstance(client.compliance.violations.list(), list)
+        listed = client.compliance.violations.list()
+        assert isinstance(listed, list) and all(isinstance(v, Violation) for v in listed)
         with pytest.raises(PermissionDeniedError) as info:
             client.compliance.violations.create(title="x", severity="low")
     assert info.value.status == 403 and info.value.code == "INSUFFICIENT_PERMISSIONS"
@@ -177,11 +219,28 @@ def test_read_only_project_key_reads_but_cannot_write(gateway, keys):
 def test_usage_get(gateway, keys):
     with client_for(gateway, keys.dev) as client:
         client.chat.create(messages=HELLO)
+        # Usage reaches the store within a second (the recorder's flush): wait for the AI call.
         report = client.usage.get(period="week")
+        deadline = time.monotonic() + 5
+        while (report.ai is None or report.ai.calls < 1) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            report = client.usage.get(period="week")
         with pytest.raises(BadRequestError) as info:
             client.usage.get(period="year")  # type: ignore[arg-type]
-    assert report["project_id"] == keys.project_id and report["period"] == "week"
-    assert report["requests"] >= 1 and isinstance(report["keys"], list) and len(report["days"]) == 7
+    assert isinstance(report, UsageReport)
+    assert report.project_id == keys.project_id and report.period == "week"
+    assert report.requests >= 1 and len(report.days) == 7
+    assert report.from_ == report["from"] and report.from_.endswith("T00:00:00Z") and report.to > report.from_
+    assert all(isinstance(d, DayUsage) and len(d.date) == 10 for d in report.days)
+    assert isinstance(report.ai, AIUsage) and report.ai.calls >= 1 and report.ai.total_tokens > 0
+    assert all(isinstance(m, ModelUsage) for m in report.ai.models)
+    assert any(m.provider == "simulator" for m in report.ai.models), report.ai
+    line = next(k for k in report.keys if k.key_id == keys.dev.id)
+    assert isinstance(line, KeyUsageSummary) and line.type == "gateway" and line.environment == "development"
+    assert line.status == "active" and line.requests >= 1 and isinstance(line.ai, AIUsage)
+    assert line.prefix.startswith("sk_dev_") and line.name == "python sdk dev"
+    assert report["keys"][0]["key_id"] == report.keys[0].key_id
+    assert_declared(report)  # and every key line, day, model and country in it
     assert info.value.field == "period"
 
 
@@ -332,7 +391,7 @@ def test_environment_variables_are_the_fallbacks(gateway, keys, monkeypatch):
     monkeypatch.setenv("REGPILOT_ENVIRONMENT", "development")
     client = RegPilot()
     assert client.base_url == gateway.url and client.environment == "development"
-    assert client.health.check()["project_id"] == keys.project_id
+    assert client.health.check().project_id == keys.project_id
 
 
 def test_the_key_never_shows_in_a_repr(gateway, keys):

@@ -5,13 +5,23 @@ import {
   APITimeoutError,
   ConfigurationError,
   EnvironmentMismatchError,
+  GOVERNOR_BLOCKED,
+  GovernorBlockedError,
   errorClassFor,
 } from './errors.js';
+import { governorOf, governorResult } from './governor.js';
 import type {
   ChatCompletion,
   ChatCreateParams,
   ComplianceStatus,
+  GovernorAudit,
+  GovernorAuditListParams,
+  GovernorAuditPage,
+  GovernorResult,
   HealthStatus,
+  Policy,
+  PolicyCreateParams,
+  PolicyUpdateParams,
   RegisteredModel,
   RegisteredModelFields,
   Usage,
@@ -112,6 +122,11 @@ function headersObject(headers: Headers): Record<string, string> {
 
 function dropUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as Partial<T>;
+}
+
+/** For a PATCH: what was given, `null` included (it clears the field). */
+function dropUndefinedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function seg(id: string): string {
@@ -233,7 +248,7 @@ export class RegPilot {
     } else if (typeof body === 'string' && body.trim()) {
       message = body.trim().slice(0, 500);
     }
-    const Cls = errorClassFor(status);
+    const Cls = errorClassFor(status, code);
     return new Cls(this.#scrub(message), { status, code, body, headers });
   }
 
@@ -303,6 +318,25 @@ export class RegPilot {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** @internal The list under `key` of the answer's JSON object; an answer of another shape is an APIError. */
+  async _list<T>(key: string, method: string, path: string, opts: RequestOptions = {}): Promise<T[]> {
+    const response = await this._request(method, path, opts);
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    const list = body && typeof body === 'object' ? (body as Record<string, unknown>)[key] : undefined;
+    if (!Array.isArray(list)) {
+      throw new APIError(`The gateway's answer to ${method} ${path} is not a JSON object with a '${key}' list`, {
+        status: response.status, body, headers: headersObject(response.headers),
+      });
+    }
+    return list as T[];
+  }
+
   /** @internal */
   _scrub(text: string): string {
     return this.#scrub(text);
@@ -313,8 +347,10 @@ type RegPilotErrorLike = Error;
 
 /**
  * A streamed chat answer (POST /api/ai/chat): an async iterable of text chunks. Once the
- * iteration ends, `usage`, `model`, `provider`, `finishReason` and `content` hold the totals.
- * An error event in the stream throws APIStreamError. `abort()` ends it early.
+ * iteration ends, `usage`, `model`, `provider`, `finishReason` and `content` hold the totals, and
+ * `governor` the Governor's result when the request carried `governorMetadata`. An error event
+ * in the stream throws APIStreamError (GovernorBlockedError for `GOVERNOR_BLOCKED`). `abort()`
+ * ends it early.
  */
 export class ChatStream implements AsyncIterable<string> {
   model: string;
@@ -324,6 +360,8 @@ export class ChatStream implements AsyncIterable<string> {
   usage: Usage | undefined;
   finishReason: string | undefined;
   cacheHit = false;
+  /** The Governor's result, from the stream's `governor` event: undefined until then, and without `governorMetadata`. */
+  governor: GovernorResult | undefined;
   done = false;
   #parts: string[] = [];
   #response: Response;
@@ -398,13 +436,20 @@ export class ChatStream implements AsyncIterable<string> {
         this.finishReason = event.finishReason as string | undefined;
         this.cacheHit = Boolean(event.cacheHit);
         return undefined;
-      case 'error':
-        throw new APIStreamError(this.#client._scrub(String(event.error ?? 'The stream failed')), {
+      case 'governor': {
+        const { type: _type, ...result } = event;
+        this.governor = governorResult(result);
+        return undefined;
+      }
+      case 'error': {
+        const Cls = event.code === GOVERNOR_BLOCKED ? GovernorBlockedError : APIStreamError;
+        throw new Cls(this.#client._scrub(String(event.error ?? 'The stream failed')), {
           status: this.#response.status,
           code: event.code as string | undefined,
           body: event,
           headers: headersObject(this.#response.headers),
         });
+      }
       default:
         return undefined;
     }
@@ -432,7 +477,9 @@ export class Chat {
 
   /**
    * A chat completion through the gateway: POST /api/ai/complete, a ChatCompletion. With
-   * `stream: true`: POST /api/ai/chat, a ChatStream of text chunks (`for await`).
+   * `stream: true`: POST /api/ai/chat, a ChatStream of text chunks (`for await`). With
+   * `governorMetadata` (sent as given), the Governor's result is `governor` on either; a
+   * withheld answer throws GovernorBlockedError.
    */
   create(params: ChatCreateParams & { stream: true }): Promise<ChatStream>;
   create(params: ChatCreateParams & { stream?: false | undefined }): Promise<ChatCompletion>;
@@ -464,6 +511,7 @@ export class Chat {
       cacheHit: Boolean(data.cacheHit),
       testMode: h.get('x-regpilot-test-mode') === 'true',
       warning: h.get('x-regpilot-warning') ?? undefined,
+      governor: governorOf(data, h),
       raw: data,
     };
   }
@@ -488,10 +536,9 @@ export class Violations {
   }
 
   async list(query: { status?: 'open' | 'resolved'; severity?: Violation['severity'] } = {}): Promise<Violation[]> {
-    const r = await this.#client._json<{ violations: Violation[] }>('GET', '/api/compliance/violations', {
+    return this.#client._list<Violation>('violations', 'GET', '/api/compliance/violations', {
       query: { status: query.status, severity: query.severity },
     });
-    return r.violations;
   }
 
   create(params: ViolationCreateParams): Promise<Violation> {
@@ -520,10 +567,9 @@ export class Models {
   }
 
   async list(query: { status?: 'active' | 'archived' | 'all' } = {}): Promise<RegisteredModel[]> {
-    const r = await this.#client._json<{ models: RegisteredModel[] }>('GET', '/api/compliance/models', {
+    return this.#client._list<RegisteredModel>('models', 'GET', '/api/compliance/models', {
       query: { status: query.status },
     });
-    return r.models;
   }
 
   get(id: string): Promise<RegisteredModel> {
@@ -545,14 +591,75 @@ export class Models {
   }
 }
 
+/** The project's custom Governor policies: `compliance:read` to list, `compliance:write` to change. */
+export class Policies {
+  #client: RegPilot;
+  constructor(client: RegPilot) {
+    this.#client = client;
+  }
+
+  /** GET /api/compliance/policies. */
+  list(): Promise<Policy[]> {
+    return this.#client._list<Policy>('policies', 'GET', '/api/compliance/policies');
+  }
+
+  /** POST /api/compliance/policies: fields left out take the gateway's defaults. */
+  create(params: PolicyCreateParams): Promise<Policy> {
+    return this.#client._json<Policy>('POST', '/api/compliance/policies', { body: dropUndefined({ ...params }) });
+  }
+
+  /** PATCH /api/compliance/policies/{id}: the fields given (`null` clears pattern, replacement, appendix). */
+  update(id: string, params: PolicyUpdateParams): Promise<Policy> {
+    return this.#client._json<Policy>('PATCH', `/api/compliance/policies/${seg(id)}`, {
+      body: dropUndefinedOnly({ ...params }),
+    });
+  }
+}
+
+/** The Governor's audit entries of the project, newest first (`compliance:read`). */
+export class GovernorAudits {
+  #client: RegPilot;
+  constructor(client: RegPilot) {
+    this.#client = client;
+  }
+
+  /** GET /api/compliance/governor/audits: one page (`next_cursor` for the next). */
+  list(params: GovernorAuditListParams = {}): Promise<GovernorAuditPage> {
+    const since = params.since instanceof Date ? params.since.toISOString() : params.since;
+    return this.#client._json<GovernorAuditPage>('GET', '/api/compliance/governor/audits', {
+      query: {
+        level: params.level,
+        since,
+        limit: params.limit === undefined ? undefined : String(Math.floor(params.limit)),
+        cursor: params.cursor,
+      },
+    });
+  }
+
+  /** Every matching entry, page after page (`limit` is the page size): `for await (const a of audits.iterAll())`. */
+  async *iterAll(params: Omit<GovernorAuditListParams, 'cursor'> = {}): AsyncGenerator<GovernorAudit, void, undefined> {
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.list({ ...params, cursor });
+      yield* page.audits;
+      if (!page.next_cursor || page.next_cursor === cursor) return;
+      cursor = page.next_cursor;
+    }
+  }
+}
+
 export class Compliance {
   readonly violations: Violations;
   readonly models: Models;
+  readonly policies: Policies;
+  readonly governorAudits: GovernorAudits;
   #client: RegPilot;
   constructor(client: RegPilot) {
     this.#client = client;
     this.violations = new Violations(client);
     this.models = new Models(client);
+    this.policies = new Policies(client);
+    this.governorAudits = new GovernorAudits(client);
   }
 
   /** GET /api/compliance/status: the 0–100 score, its status and the counts behind it. */

@@ -14,10 +14,14 @@
  *         ├── ConflictError            409
  *         ├── RateLimitError           429 (retryAfter, limit)
  *         ├── InternalServerError      5xx
- *         └── APIStreamError           an error event inside a chat stream
+ *         ├── APIStreamError           an error event inside a chat stream
+ *         └── GovernorBlockedError     422 GOVERNOR_BLOCKED: the Governor withheld the answer (rules, governor)
  *
  * No message, stack or property of these ever holds the API key.
  */
+
+import { governorResult } from './governor.js';
+import type { GovernorResult } from './types.js';
 
 export class RegPilotError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -119,7 +123,30 @@ export class InternalServerError extends APIError {}
 
 export class APIStreamError extends APIError {}
 
-export function errorClassFor(status: number): typeof APIError {
+/** The error code of a withheld answer. */
+export const GOVERNOR_BLOCKED = 'GOVERNOR_BLOCKED';
+
+/**
+ * 422 `GOVERNOR_BLOCKED`: a project in the Governor's `block` mode withheld a high-risk answer.
+ * `rules` names the findings' rule ids (e.g. `['pii.card']`); `governor` is the Governor's result
+ * (score, level, audit id, findings) when the gateway sent it. Also thrown when a chat stream
+ * ends with an error event of that code.
+ */
+export class GovernorBlockedError extends APIError {
+  get rules(): string[] {
+    const v = this.field_('rules');
+    return Array.isArray(v) ? v.map(String) : [];
+  }
+
+  get governor(): GovernorResult | undefined {
+    const v = this.field_('governor');
+    return v && typeof v === 'object' ? governorResult(v as Record<string, unknown>) : undefined;
+  }
+}
+
+/** The error class of an answer: by the code where it says more than the status, else by the status. */
+export function errorClassFor(status: number, code?: string): typeof APIError {
+  if (code === GOVERNOR_BLOCKED) return GovernorBlockedError;
   if (status === 400) return BadRequestError;
   if (status === 401) return AuthenticationError;
   if (status === 403) return PermissionDeniedError;

@@ -6,6 +6,8 @@ export {
   Compliance,
   Violations,
   Models,
+  Policies,
+  GovernorAudits,
   UsageResource,
   VERSION,
   DEFAULT_BASE_URL,

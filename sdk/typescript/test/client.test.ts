@@ -21,9 +21,20 @@ import {
   RateLimitError,
   RegPilot,
   RegPilotError,
+  type AIUsage,
   type ClientOptions,
+  type ComplianceStatus,
+  type DayUsage,
+  type HealthStatus,
+  type KeyUsageSummary,
   type Message,
+  type ModelUsage,
+  type RegisteredModel,
+  type RegistrySummary,
+  type SeverityCounts,
   type Usage,
+  type UsageReport,
+  type Violation,
 } from '@regpilot/sdk';
 
 import { MOCK_COMPLETION, Stack, countingFetch, freePort, type Key } from './harness.js';
@@ -44,6 +55,49 @@ function assertNoSecret(secret: string, ...things: unknown[]): void {
     for (const text of texts) assert.ok(!text.includes(secret), `the key leaked into a ${(t as object)?.constructor?.name}`);
   }
 }
+
+/**
+ * The object's keys are exactly the interface's: `expected` must name every key of T and no
+ * other (the compiler checks that), and the gateway must have sent exactly those.
+ */
+function assertKeys<T>(value: T, expected: Record<keyof T, true>, what: string): void {
+  assert.deepEqual(Object.keys(value as object).sort(), Object.keys(expected).sort(), `${what}: the keys the gateway sent`);
+}
+
+const HEALTH_KEYS: Record<keyof HealthStatus, true> = {
+  status: true, authenticated: true, project_id: true, key_type: true, environment: true,
+};
+const MODEL_KEYS: Record<keyof RegisteredModel, true> = {
+  id: true, project_id: true, name: true, provider: true, version: true, purpose: true, risk_level: true,
+  owner: true, status: true, created_at: true, updated_at: true, archived_at: true,
+};
+const VIOLATION_KEYS: Record<keyof Violation, true> = {
+  id: true, project_id: true, title: true, description: true, severity: true, category: true, model_id: true,
+  status: true, created_at: true, created_by: true, resolved_at: true, resolved_by: true, resolution_note: true,
+};
+const STATUS_KEYS: Record<keyof ComplianceStatus, true> = {
+  project_id: true, score: true, status: true, open_violations: true, registry: true, formula: true,
+};
+const COUNTS_KEYS: Record<keyof SeverityCounts, true> = { critical: true, high: true, medium: true, low: true, total: true };
+const REGISTRY_KEYS: Record<keyof RegistrySummary, true> = {
+  active: true, archived: true, unacceptable: true, high_risk: true, completeness: true,
+};
+const USAGE_KEYS: Record<keyof UsageReport, true> = {
+  project_id: true, period: true, from: true, to: true, requests: true, errors: true, error_rate: true,
+  rate_limited: true, avg_latency_ms: true, ai: true, keys: true, days: true,
+};
+const AI_KEYS: Record<keyof AIUsage, true> = {
+  calls: true, prompt_tokens: true, completion_tokens: true, total_tokens: true, cost_cents: true, models: true,
+};
+const MODEL_USAGE_KEYS: Record<keyof ModelUsage, true> = {
+  model: true, provider: true, calls: true, prompt_tokens: true, completion_tokens: true, total_tokens: true,
+  cost_cents: true,
+};
+const KEY_LINE_KEYS: Record<keyof KeyUsageSummary, true> = {
+  key_id: true, name: true, prefix: true, type: true, environment: true, status: true, requests: true, errors: true,
+  error_rate: true, rate_limited: true, avg_latency_ms: true, last_used_at: true, countries: true, ai: true,
+};
+const DAY_KEYS: Record<keyof DayUsage, true> = { date: true, requests: true, errors: true, error_rate: true };
 
 async function rejects<T extends Error>(p: Promise<unknown>, cls: new (...a: never[]) => T): Promise<T> {
   try {
@@ -88,6 +142,7 @@ test('health.check with a gateway key', async () => {
   assert.deepEqual(health, {
     status: 'ok', authenticated: true, project_id: projectId, key_type: 'gateway', environment: 'development',
   });
+  assertKeys(health, HEALTH_KEYS, 'HealthStatus');
 });
 
 test('chat.create is answered by the simulator for a development key', async () => {
@@ -157,10 +212,16 @@ test('compliance resources with a project key', async () => {
   const pid = stack.createProject('ts compliance', 'enterprise');
   const key = await stack.createKey(pid, 'compliance', { kind: 'project', env: 'prod' });
   const c = client(key).compliance;
-  assert.equal((await c.status()).score, 100);
+  const first = await c.status();
+  assert.equal(first.score, 100);
+  assertKeys(first, STATUS_KEYS, 'ComplianceStatus');
+  assertKeys(first.open_violations, COUNTS_KEYS, 'SeverityCounts');
+  assertKeys(first.registry, REGISTRY_KEYS, 'RegistrySummary');
+  assert.equal(first.registry.completeness, 1);
 
   const model = await c.models.register({ name: 'Support bot', risk_level: 'high', provider: 'openai' });
   assert.equal(model.status, 'active');
+  assertKeys(model, MODEL_KEYS, 'RegisteredModel');
   assert.deepEqual(await c.models.get(model.id), model);
   const updated = await c.models.update(model.id, { version: '2024-08', purpose: 'support', owner: 'ops' });
   assert.deepEqual([updated.version, updated.purpose, updated.owner], ['2024-08', 'support', 'ops']);
@@ -169,6 +230,7 @@ test('compliance resources with a project key', async () => {
   const high = await c.violations.create({ title: 'PII in a prompt', severity: 'high', model_id: model.id });
   const medium = await c.violations.create({ description: 'No human review\nmore', severity: 'medium' });
   assert.equal(high.status, 'open');
+  assertKeys(high, VIOLATION_KEYS, 'Violation');
   assert.equal(medium.title, 'No human review');
   assert.deepEqual(new Set((await c.violations.list()).map((v) => v.id)), new Set([high.id, medium.id]));
   assert.deepEqual((await c.violations.list({ severity: 'high' })).map((v) => v.id), [high.id]);
@@ -204,10 +266,27 @@ test('a read-only project key reads but cannot write', async () => {
 test('usage.get', async () => {
   const c = client(dev);
   await c.chat.create({ messages: HELLO });
-  const report = await c.usage.get({ period: 'week' });
+  // Usage reaches the store within a second (the recorder's flush): wait for the AI call.
+  let report = await c.usage.get({ period: 'week' });
+  for (const deadline = Date.now() + 5000; report.ai.calls < 1 && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 200));
+    report = await c.usage.get({ period: 'week' });
+  }
   assert.equal(report.project_id, projectId);
   assert.equal(report.period, 'week');
   assert.ok(report.requests >= 1 && Array.isArray(report.keys) && report.days.length === 7);
+  assertKeys(report, USAGE_KEYS, 'UsageReport');
+  assertKeys(report.ai, AI_KEYS, 'AIUsage');
+  assert.ok(report.ai.calls >= 1 && report.ai.models.some((m) => m.provider === 'simulator'));
+  for (const m of report.ai.models) assertKeys(m, MODEL_USAGE_KEYS, 'ModelUsage');
+  for (const d of report.days) assertKeys(d, DAY_KEYS, 'DayUsage');
+  const line = report.keys.find((k) => k.key_id === dev.id);
+  assert.ok(line, 'the dev key has a line');
+  assertKeys(line, KEY_LINE_KEYS, 'KeyUsageSummary');
+  assertKeys(line.ai, AI_KEYS, 'AIUsage of a key');
+  assert.equal(line.type, 'gateway');
+  assert.equal(line.environment, 'development');
+  assert.ok(line.requests >= 1 && line.prefix.startsWith('sk_dev_'));
   assert.equal((await c.usage.get('month')).period, 'month');
   const e = await rejects(c.usage.get({ period: 'year' as 'day' }), BadRequestError);
   assert.equal(e.field, 'period');

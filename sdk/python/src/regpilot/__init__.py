@@ -18,18 +18,47 @@ from ._errors import (
     ConfigurationError,
     ConflictError,
     EnvironmentMismatchError,
+    GovernorBlockedError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     RegPilotError,
 )
-from .types import ChatCompletion, Usage
+from .types import (
+    AIUsage,
+    ChatCompletion,
+    ComplianceStatus,
+    CountryUsage,
+    DayUsage,
+    GovernorAudit,
+    GovernorAuditPage,
+    GovernorFinding,
+    GovernorMetadata,
+    GovernorResult,
+    HealthStatus,
+    KeyUsageSummary,
+    ModelUsage,
+    Policy,
+    Record,
+    RegisteredModel,
+    RegistrySummary,
+    SeverityCounts,
+    Usage,
+    UsageReport,
+    Violation,
+)
 
 __all__ = [
-    "RegPilot", "AsyncRegPilot", "ChatStream", "AsyncChatStream", "ChatCompletion", "Usage",
+    "RegPilot", "AsyncRegPilot", "ChatStream", "AsyncChatStream",
     "DEFAULT_BASE_URL", "__version__",
+    # answers
+    "Record", "ChatCompletion", "Usage", "HealthStatus", "Violation", "RegisteredModel", "ComplianceStatus",
+    "SeverityCounts", "RegistrySummary", "UsageReport", "AIUsage", "ModelUsage", "KeyUsageSummary",
+    "CountryUsage", "DayUsage", "GovernorMetadata", "GovernorResult", "GovernorFinding", "Policy",
+    "GovernorAudit", "GovernorAuditPage",
+    # errors
     "RegPilotError", "ConfigurationError", "EnvironmentMismatchError", "APIConnectionError", "APITimeoutError",
     "APIError", "BadRequestError", "AuthenticationError", "PermissionDeniedError", "NotFoundError",
-    "ConflictError", "RateLimitError", "InternalServerError", "APIStreamError",
+    "ConflictError", "RateLimitError", "InternalServerError", "APIStreamError", "GovernorBlockedError",
 ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import json
 import time
 from typing import (
-    Any, AsyncIterator, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Union, overload,
+    Any, AsyncIterator, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Type, TypeVar, Union,
+    overload,
 )
 
 import httpx
@@ -15,27 +17,74 @@ from ._config import (
     DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, key_hint, make_error, parse_retry_after, resolve_settings,
     retry_delay, scrub, should_retry_status, user_agent,
 )
-from ._errors import APIConnectionError, APIStreamError, APITimeoutError
+from ._errors import GOVERNOR_BLOCKED, APIConnectionError, APIError, APIStreamError, APITimeoutError, GovernorBlockedError
 from .types import (
-    ChatCompletion, ComplianceStatus, HealthStatus, Message, Mode, Period, Quality, RegisteredModel,
-    RiskLevel, Severity, Usage, UsageReport, Violation,
+    ChatCompletion, ComplianceStatus, GovernorAudit, GovernorAuditPage, GovernorMetadata, GovernorResult,
+    GovernorRiskLevel, HealthStatus, Message, Mode, Period, Policy, PolicyAction, PolicyAppliesTo, Quality, Record,
+    RegisteredModel, RiskLevel, Severity, Usage, UsageReport, Violation,
 )
 
 _NOT_GIVEN: Any = object()
+_R = TypeVar("_R", bound=Record)
+MetadataArg = Optional[Union[GovernorMetadata, Mapping[str, Any]]]
 
 
 def _drop_unset(d: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None and v is not _NOT_GIVEN}
 
 
+def _drop_not_given(d: Dict[str, Any]) -> Dict[str, Any]:
+    """For a PATCH: what was passed, None included (it clears the field)."""
+    return {k: v for k, v in d.items() if v is not _NOT_GIVEN}
+
+
+def _as_record(cls: Type[_R], body: Any, response: httpx.Response, key: Optional[str] = None) -> Any:
+    """The answer's JSON object as a record of `cls` (with `key`: the list under that key, as
+    records). An answer of another shape raises APIError rather than a bare KeyError."""
+    data = body.get(key) if key is not None and isinstance(body, dict) else body
+    if key is not None and isinstance(data, list) and all(isinstance(x, dict) for x in data):
+        return [cls.from_json(x) for x in data]
+    if key is None and isinstance(data, dict):
+        return cls.from_json(data)
+    what = f"a JSON object with a {key!r} list" if key else "a JSON object"
+    raise APIError(
+        f"The gateway's answer to {response.request.method} {response.request.url.path} is not {what}",
+        status=response.status_code, body=body, headers=response.headers,
+    )
+
+
+def _since(value: Union[str, _dt.datetime, None]) -> Optional[str]:
+    """A `since` bound as RFC 3339 (a naive datetime is taken as UTC)."""
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return value.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _audit_params(level: Optional[str], since: Union[str, _dt.datetime, None], limit: Optional[int],
+                  cursor: Optional[str]) -> Dict[str, Any]:
+    return {"level": level, "since": _since(since), "limit": None if limit is None else str(int(limit)),
+            "cursor": cursor}
+
+
 def _chat_body(
     messages: Sequence[Message], quality: Optional[str], model: Optional[str], temperature: Optional[float],
-    max_tokens: Optional[int], mode: Optional[str], governor_metadata: Optional[Dict[str, Any]],
+    max_tokens: Optional[int], mode: Optional[str], governor_metadata: MetadataArg,
 ) -> Dict[str, Any]:
     return _drop_unset({
         "messages": list(messages), "quality": quality, "model": model, "temperature": temperature,
-        "maxTokens": max_tokens, "mode": mode, "governorMetadata": governor_metadata,
+        "maxTokens": max_tokens, "mode": mode,
+        "governorMetadata": None if governor_metadata is None else dict(governor_metadata),
     })
+
+
+def _governor(data: Any, headers: Mapping[str, str]) -> Optional[GovernorResult]:
+    """The Governor's result: the body's `governor` object, else the `x-governor-*` headers."""
+    body = data.get("governor") if isinstance(data, dict) else None
+    if isinstance(body, dict):
+        return GovernorResult.from_json(body)
+    return GovernorResult.from_headers(headers)
 
 
 def _completion(data: Dict[str, Any], headers: httpx.Headers) -> ChatCompletion:
@@ -48,6 +97,7 @@ def _completion(data: Dict[str, Any], headers: httpx.Headers) -> ChatCompletion:
         cache_hit=bool(data.get("cacheHit", False)),
         test_mode=headers.get("x-regpilot-test-mode", "").lower() == "true",
         warning=headers.get("x-regpilot-warning"),
+        governor=_governor(data, headers),
         raw=data,
     )
 
@@ -78,11 +128,12 @@ class _StreamState:
         self.headers = response.headers
         self.model: str = response.headers.get("x-regpilot-model", "")
         self.provider: str = response.headers.get("x-regpilot-provider", "")
-        self.test_mode = response.headers.get("x-regpilot-test-mode", "").lower() == "true"
+        self.test_mode: bool = response.headers.get("x-regpilot-test-mode", "").lower() == "true"
         self.warning: Optional[str] = response.headers.get("x-regpilot-warning")
         self.usage: Optional[Usage] = None
         self.finish_reason: Optional[str] = None
         self.cache_hit = False
+        self.governor: Optional[GovernorResult] = None
         self.parts: List[str] = []
         self.done = False
         self._api_key = api_key
@@ -100,8 +151,12 @@ class _StreamState:
             self.finish_reason = event.get("finishReason")
             self.cache_hit = bool(event.get("cacheHit", False))
             return None
+        if kind == "governor":
+            self.governor = GovernorResult.from_json({k: v for k, v in event.items() if k != "type"})
+            return None
         if kind == "error":
-            raise APIStreamError(
+            cls = GovernorBlockedError if event.get("code") == GOVERNOR_BLOCKED else APIStreamError
+            raise cls(
                 scrub(str(event.get("error") or "The stream failed"), self._api_key),
                 status=self.status, code=event.get("code"), body=event, headers=self.headers,
             )
@@ -141,6 +196,12 @@ class _StreamBase:
     def warning(self) -> Optional[str]:
         return self._state.warning
 
+    @property
+    def governor(self) -> Optional[GovernorResult]:
+        """The Governor's result, from the stream's ``governor`` event: None until the stream is
+        consumed, and for a request without ``governor_metadata``."""
+        return self._state.governor
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} model={self.model!r} done={self._state.done}>"
 
@@ -148,7 +209,8 @@ class _StreamBase:
 class ChatStream(_StreamBase):
     """A streamed chat answer (POST /api/ai/chat): iterate it for the text chunks (str). After
     the iteration, ``usage``, ``model``, ``provider``, ``finish_reason`` and ``content`` hold the
-    totals. Use it as a context manager (or call ``close()``) to end it early."""
+    totals, and ``governor`` the Governor's result when the request asked for it. Use it as a
+    context manager (or call ``close()``) to end it early."""
 
     def __init__(self, response: httpx.Response, api_key: str) -> None:
         self._response = response
@@ -337,6 +399,14 @@ class RegPilot(_ClientBase):
         response = self._send(method, path, **kw)
         return _parse_body(response)
 
+    def _record(self, cls: Type[_R], method: str, path: str, **kw: Any) -> _R:
+        response = self._send(method, path, **kw)
+        return _as_record(cls, _parse_body(response), response)  # type: ignore[no-any-return]
+
+    def _records(self, cls: Type[_R], key: str, method: str, path: str, **kw: Any) -> List[_R]:
+        response = self._send(method, path, **kw)
+        return _as_record(cls, _parse_body(response), response, key)  # type: ignore[no-any-return]
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
@@ -408,6 +478,14 @@ class AsyncRegPilot(_ClientBase):
         response = await self._send(method, path, **kw)
         return _parse_body(response)
 
+    async def _record(self, cls: Type[_R], method: str, path: str, **kw: Any) -> _R:
+        response = await self._send(method, path, **kw)
+        return _as_record(cls, _parse_body(response), response)  # type: ignore[no-any-return]
+
+    async def _records(self, cls: Type[_R], key: str, method: str, path: str, **kw: Any) -> List[_R]:
+        response = await self._send(method, path, **kw)
+        return _as_record(cls, _parse_body(response), response, key)  # type: ignore[no-any-return]
+
     async def close(self) -> None:
         if self._owns_http:
             await self._http.aclose()
@@ -429,19 +507,22 @@ class Chat:
     @overload
     def create(self, *, messages: Sequence[Message], stream: Literal[False] = False, quality: Optional[Quality] = None,
                model: Optional[str] = None, temperature: Optional[float] = None, max_tokens: Optional[int] = None,
-               mode: Optional[Mode] = None, governor_metadata: Optional[Dict[str, Any]] = None) -> ChatCompletion: ...
+               mode: Optional[Mode] = None, governor_metadata: MetadataArg = None) -> ChatCompletion: ...
 
     @overload
     def create(self, *, messages: Sequence[Message], stream: Literal[True], quality: Optional[Quality] = None,
                model: Optional[str] = None, temperature: Optional[float] = None, max_tokens: Optional[int] = None,
-               mode: Optional[Mode] = None, governor_metadata: Optional[Dict[str, Any]] = None) -> ChatStream: ...
+               mode: Optional[Mode] = None, governor_metadata: MetadataArg = None) -> ChatStream: ...
 
     def create(self, *, messages: Sequence[Message], stream: bool = False, quality: Optional[Quality] = None,
                model: Optional[str] = None, temperature: Optional[float] = None, max_tokens: Optional[int] = None,
-               mode: Optional[Mode] = None, governor_metadata: Optional[Dict[str, Any]] = None,
+               mode: Optional[Mode] = None, governor_metadata: MetadataArg = None,
                ) -> Union[ChatCompletion, ChatStream]:
         """A chat completion through the gateway. ``stream=False`` (default): POST /api/ai/complete,
-        a ChatCompletion. ``stream=True``: POST /api/ai/chat, a ChatStream yielding text chunks."""
+        a ChatCompletion. ``stream=True``: POST /api/ai/chat, a ChatStream yielding text chunks.
+        ``governor_metadata`` (camelCase keys, sent as given: ``actionType``, ``senderId``, …) asks
+        the Governor to validate the answer: its result is ``.governor``; a withheld answer raises
+        GovernorBlockedError."""
         body = _chat_body(messages, quality, model, temperature, max_tokens, mode, governor_metadata)
         if stream:
             response = self._client._send("POST", "/api/ai/chat", json_body=body, stream=True)
@@ -456,7 +537,7 @@ class Health:
 
     def check(self) -> HealthStatus:
         """GET /api/health with the key: status, authenticated, project_id, key_type, environment."""
-        return self._client._json("GET", "/api/health")
+        return self._client._record(HealthStatus, "GET", "/api/health")
 
 
 class Violations:
@@ -465,19 +546,19 @@ class Violations:
 
     def list(self, *, status: Optional[Literal["open", "resolved"]] = None,
              severity: Optional[Severity] = None) -> List[Violation]:
-        return self._client._json("GET", "/api/compliance/violations",
-                                  params={"status": status, "severity": severity})["violations"]
+        return self._client._records(Violation, "violations", "GET", "/api/compliance/violations",
+                                     params={"status": status, "severity": severity})
 
     def create(self, *, severity: Severity, title: Optional[str] = None, description: Optional[str] = None,
                category: Optional[str] = None, model_id: Optional[str] = None) -> Violation:
-        return self._client._json("POST", "/api/compliance/violations", json_body=_drop_unset({
+        return self._client._record(Violation, "POST", "/api/compliance/violations", json_body=_drop_unset({
             "title": title, "severity": severity, "description": description, "category": category,
             "model_id": model_id}))
 
     def update(self, violation_id: str, *, status: Optional[Literal["open", "resolved"]] = None,
                note: Optional[str] = None) -> Violation:
-        return self._client._json("PATCH", f"/api/compliance/violations/{_seg(violation_id)}",
-                                  json_body=_drop_unset({"status": status, "note": note}))
+        return self._client._record(Violation, "PATCH", f"/api/compliance/violations/{_seg(violation_id)}",
+                                    json_body=_drop_unset({"status": status, "note": note}))
 
     def resolve(self, violation_id: str, note: str) -> Violation:
         return self.update(violation_id, status="resolved", note=note)
@@ -491,27 +572,92 @@ class Models:
         self._client = client
 
     def list(self, *, status: Optional[Literal["active", "archived", "all"]] = None) -> List[RegisteredModel]:
-        return self._client._json("GET", "/api/compliance/models", params={"status": status})["models"]
+        return self._client._records(RegisteredModel, "models", "GET", "/api/compliance/models",
+                                     params={"status": status})
 
     def get(self, model_id: str) -> RegisteredModel:
-        return self._client._json("GET", f"/api/compliance/models/{_seg(model_id)}")
+        return self._client._record(RegisteredModel, "GET", f"/api/compliance/models/{_seg(model_id)}")
 
     def register(self, *, name: str, risk_level: RiskLevel, provider: Optional[str] = None,
                  version: Optional[str] = None, purpose: Optional[str] = None,
                  owner: Optional[str] = None) -> RegisteredModel:
-        return self._client._json("POST", "/api/compliance/models", json_body=_drop_unset({
+        return self._client._record(RegisteredModel, "POST", "/api/compliance/models", json_body=_drop_unset({
             "name": name, "risk_level": risk_level, "provider": provider, "version": version,
             "purpose": purpose, "owner": owner}))
 
     def update(self, model_id: str, *, name: Optional[str] = None, risk_level: Optional[RiskLevel] = None,
                provider: Optional[str] = None, version: Optional[str] = None, purpose: Optional[str] = None,
                owner: Optional[str] = None) -> RegisteredModel:
-        return self._client._json("PATCH", f"/api/compliance/models/{_seg(model_id)}", json_body=_drop_unset({
-            "name": name, "risk_level": risk_level, "provider": provider, "version": version,
-            "purpose": purpose, "owner": owner}))
+        return self._client._record(
+            RegisteredModel, "PATCH", f"/api/compliance/models/{_seg(model_id)}", json_body=_drop_unset({
+                "name": name, "risk_level": risk_level, "provider": provider, "version": version,
+                "purpose": purpose, "owner": owner}))
 
     def archive(self, model_id: str) -> RegisteredModel:
-        return self._client._json("POST", f"/api/compliance/models/{_seg(model_id)}/archive")
+        return self._client._record(RegisteredModel, "POST", f"/api/compliance/models/{_seg(model_id)}/archive")
+
+
+class Policies:
+    """The project's custom Governor policies (GET/POST /api/compliance/policies, PATCH
+    /api/compliance/policies/{id}): ``compliance:read`` to list, ``compliance:write`` to change."""
+
+    def __init__(self, client: RegPilot) -> None:
+        self._client = client
+
+    def list(self) -> List[Policy]:
+        return self._client._records(Policy, "policies", "GET", "/api/compliance/policies")
+
+    def create(self, *, name: str, action: Optional[PolicyAction] = None, keywords: Optional[Sequence[str]] = None,
+               pattern: Optional[str] = None, applies_to: Optional[PolicyAppliesTo] = None,
+               severity: Optional[Severity] = None, replacement: Optional[str] = None,
+               appendix: Optional[str] = None, enabled: Optional[bool] = None,
+               shadow: Optional[bool] = None) -> Policy:
+        """A new policy: ``keywords`` or a regular expression ``pattern``; what it ``applies_to``
+        (``response``, ``prompt``, ``both``); its ``action`` and ``severity``; the ``replacement`` text
+        of a ``replace`` policy or the ``appendix`` of an ``append`` one. Arguments left out take the
+        gateway's defaults. A pattern that does not compile is a BadRequestError naming ``pattern``."""
+        return self._client._record(Policy, "POST", "/api/compliance/policies", json_body=_policy_body(
+            name=name, action=action, keywords=keywords, pattern=pattern, applies_to=applies_to,
+            severity=severity, replacement=replacement, appendix=appendix, enabled=enabled, shadow=shadow))
+
+    def update(self, policy_id: str, *, name: str = _NOT_GIVEN, action: PolicyAction = _NOT_GIVEN,
+               keywords: Sequence[str] = _NOT_GIVEN, pattern: Optional[str] = _NOT_GIVEN,
+               applies_to: PolicyAppliesTo = _NOT_GIVEN, severity: Severity = _NOT_GIVEN,
+               replacement: Optional[str] = _NOT_GIVEN, appendix: Optional[str] = _NOT_GIVEN,
+               enabled: bool = _NOT_GIVEN, shadow: bool = _NOT_GIVEN) -> Policy:
+        """Changes the fields passed (the gateway raises the policy's ``version``); ``None`` sends a
+        JSON null, which clears ``pattern``, ``replacement`` or ``appendix``."""
+        return self._client._record(Policy, "PATCH", f"/api/compliance/policies/{_seg(policy_id)}",
+                                    json_body=_policy_patch(
+                                        name=name, action=action, keywords=keywords, pattern=pattern,
+                                        applies_to=applies_to, severity=severity, replacement=replacement,
+                                        appendix=appendix, enabled=enabled, shadow=shadow))
+
+
+class GovernorAudits:
+    """The Governor's audit entries of the project (GET /api/compliance/governor/audits, newest
+    first, ``compliance:read``)."""
+
+    def __init__(self, client: RegPilot) -> None:
+        self._client = client
+
+    def list(self, *, level: Optional[GovernorRiskLevel] = None, since: Union[str, _dt.datetime, None] = None,
+             limit: Optional[int] = None, cursor: Optional[str] = None) -> GovernorAuditPage:
+        """One page: ``level`` (low, medium, high), ``since`` (RFC 3339 or a datetime; a naive one is
+        UTC), ``limit``, and ``cursor`` (a page's ``next_cursor``)."""
+        return self._client._record(GovernorAuditPage, "GET", "/api/compliance/governor/audits",
+                                    params=_audit_params(level, since, limit, cursor))
+
+    def iter_all(self, *, level: Optional[GovernorRiskLevel] = None, since: Union[str, _dt.datetime, None] = None,
+                 limit: Optional[int] = None) -> Iterator[GovernorAudit]:
+        """Every matching entry, page after page (``limit`` is the page size)."""
+        cursor: Optional[str] = None
+        while True:
+            page = self.list(level=level, since=since, limit=limit, cursor=cursor)
+            yield from page.audits
+            if not page.next_cursor or page.next_cursor == cursor:
+                return
+            cursor = page.next_cursor
 
 
 class Compliance:
@@ -519,10 +665,12 @@ class Compliance:
         self._client = client
         self.violations = Violations(client)
         self.models = Models(client)
+        self.policies = Policies(client)
+        self.governor_audits = GovernorAudits(client)
 
     def status(self) -> ComplianceStatus:
         """GET /api/compliance/status: the 0–100 score, its status and the counts behind it."""
-        return self._client._json("GET", "/api/compliance/status")
+        return self._client._record(ComplianceStatus, "GET", "/api/compliance/status")
 
 
 class UsageResource:
@@ -531,7 +679,7 @@ class UsageResource:
 
     def get(self, period: Period = "day") -> UsageReport:
         """GET /api/usage?period=day|week|month: the project's requests, errors, AI calls, per key and day."""
-        return self._client._json("GET", "/api/usage", params={"period": period})
+        return self._client._record(UsageReport, "GET", "/api/usage", params={"period": period})
 
 
 # --- resources (async) --------------------------------------------------------------------------
@@ -545,19 +693,19 @@ class AsyncChat:
     async def create(self, *, messages: Sequence[Message], stream: Literal[False] = False,
                      quality: Optional[Quality] = None, model: Optional[str] = None,
                      temperature: Optional[float] = None, max_tokens: Optional[int] = None,
-                     mode: Optional[Mode] = None, governor_metadata: Optional[Dict[str, Any]] = None,
+                     mode: Optional[Mode] = None, governor_metadata: MetadataArg = None,
                      ) -> ChatCompletion: ...
 
     @overload
     async def create(self, *, messages: Sequence[Message], stream: Literal[True], quality: Optional[Quality] = None,
                      model: Optional[str] = None, temperature: Optional[float] = None,
                      max_tokens: Optional[int] = None, mode: Optional[Mode] = None,
-                     governor_metadata: Optional[Dict[str, Any]] = None) -> AsyncChatStream: ...
+                     governor_metadata: MetadataArg = None) -> AsyncChatStream: ...
 
     async def create(self, *, messages: Sequence[Message], stream: bool = False, quality: Optional[Quality] = None,
                      model: Optional[str] = None, temperature: Optional[float] = None,
                      max_tokens: Optional[int] = None, mode: Optional[Mode] = None,
-                     governor_metadata: Optional[Dict[str, Any]] = None,
+                     governor_metadata: MetadataArg = None,
                      ) -> Union[ChatCompletion, AsyncChatStream]:
         body = _chat_body(messages, quality, model, temperature, max_tokens, mode, governor_metadata)
         if stream:
@@ -572,7 +720,7 @@ class AsyncHealth:
         self._client = client
 
     async def check(self) -> HealthStatus:
-        return await self._client._json("GET", "/api/health")
+        return await self._client._record(HealthStatus, "GET", "/api/health")
 
 
 class AsyncViolations:
@@ -581,19 +729,19 @@ class AsyncViolations:
 
     async def list(self, *, status: Optional[Literal["open", "resolved"]] = None,
                    severity: Optional[Severity] = None) -> List[Violation]:
-        return (await self._client._json("GET", "/api/compliance/violations",
-                                         params={"status": status, "severity": severity}))["violations"]
+        return await self._client._records(Violation, "violations", "GET", "/api/compliance/violations",
+                                           params={"status": status, "severity": severity})
 
     async def create(self, *, severity: Severity, title: Optional[str] = None, description: Optional[str] = None,
                      category: Optional[str] = None, model_id: Optional[str] = None) -> Violation:
-        return await self._client._json("POST", "/api/compliance/violations", json_body=_drop_unset({
+        return await self._client._record(Violation, "POST", "/api/compliance/violations", json_body=_drop_unset({
             "title": title, "severity": severity, "description": description, "category": category,
             "model_id": model_id}))
 
     async def update(self, violation_id: str, *, status: Optional[Literal["open", "resolved"]] = None,
                      note: Optional[str] = None) -> Violation:
-        return await self._client._json("PATCH", f"/api/compliance/violations/{_seg(violation_id)}",
-                                        json_body=_drop_unset({"status": status, "note": note}))
+        return await self._client._record(Violation, "PATCH", f"/api/compliance/violations/{_seg(violation_id)}",
+                                          json_body=_drop_unset({"status": status, "note": note}))
 
     async def resolve(self, violation_id: str, note: str) -> Violation:
         return await self.update(violation_id, status="resolved", note=note)
@@ -607,27 +755,81 @@ class AsyncModels:
         self._client = client
 
     async def list(self, *, status: Optional[Literal["active", "archived", "all"]] = None) -> List[RegisteredModel]:
-        return (await self._client._json("GET", "/api/compliance/models", params={"status": status}))["models"]
+        return await self._client._records(RegisteredModel, "models", "GET", "/api/compliance/models",
+                                           params={"status": status})
 
     async def get(self, model_id: str) -> RegisteredModel:
-        return await self._client._json("GET", f"/api/compliance/models/{_seg(model_id)}")
+        return await self._client._record(RegisteredModel, "GET", f"/api/compliance/models/{_seg(model_id)}")
 
     async def register(self, *, name: str, risk_level: RiskLevel, provider: Optional[str] = None,
                        version: Optional[str] = None, purpose: Optional[str] = None,
                        owner: Optional[str] = None) -> RegisteredModel:
-        return await self._client._json("POST", "/api/compliance/models", json_body=_drop_unset({
+        return await self._client._record(RegisteredModel, "POST", "/api/compliance/models", json_body=_drop_unset({
             "name": name, "risk_level": risk_level, "provider": provider, "version": version,
             "purpose": purpose, "owner": owner}))
 
     async def update(self, model_id: str, *, name: Optional[str] = None, risk_level: Optional[RiskLevel] = None,
                      provider: Optional[str] = None, version: Optional[str] = None, purpose: Optional[str] = None,
                      owner: Optional[str] = None) -> RegisteredModel:
-        return await self._client._json("PATCH", f"/api/compliance/models/{_seg(model_id)}", json_body=_drop_unset({
-            "name": name, "risk_level": risk_level, "provider": provider, "version": version,
-            "purpose": purpose, "owner": owner}))
+        return await self._client._record(
+            RegisteredModel, "PATCH", f"/api/compliance/models/{_seg(model_id)}", json_body=_drop_unset({
+                "name": name, "risk_level": risk_level, "provider": provider, "version": version,
+                "purpose": purpose, "owner": owner}))
 
     async def archive(self, model_id: str) -> RegisteredModel:
-        return await self._client._json("POST", f"/api/compliance/models/{_seg(model_id)}/archive")
+        return await self._client._record(RegisteredModel, "POST",
+                                          f"/api/compliance/models/{_seg(model_id)}/archive")
+
+
+class AsyncPolicies:
+    def __init__(self, client: AsyncRegPilot) -> None:
+        self._client = client
+
+    async def list(self) -> List[Policy]:
+        return await self._client._records(Policy, "policies", "GET", "/api/compliance/policies")
+
+    async def create(self, *, name: str, action: Optional[PolicyAction] = None,
+                     keywords: Optional[Sequence[str]] = None, pattern: Optional[str] = None,
+                     applies_to: Optional[PolicyAppliesTo] = None, severity: Optional[Severity] = None,
+                     replacement: Optional[str] = None, appendix: Optional[str] = None,
+                     enabled: Optional[bool] = None, shadow: Optional[bool] = None) -> Policy:
+        return await self._client._record(Policy, "POST", "/api/compliance/policies", json_body=_policy_body(
+            name=name, action=action, keywords=keywords, pattern=pattern, applies_to=applies_to,
+            severity=severity, replacement=replacement, appendix=appendix, enabled=enabled, shadow=shadow))
+
+    async def update(self, policy_id: str, *, name: str = _NOT_GIVEN, action: PolicyAction = _NOT_GIVEN,
+                     keywords: Sequence[str] = _NOT_GIVEN, pattern: Optional[str] = _NOT_GIVEN,
+                     applies_to: PolicyAppliesTo = _NOT_GIVEN, severity: Severity = _NOT_GIVEN,
+                     replacement: Optional[str] = _NOT_GIVEN, appendix: Optional[str] = _NOT_GIVEN,
+                     enabled: bool = _NOT_GIVEN, shadow: bool = _NOT_GIVEN) -> Policy:
+        return await self._client._record(Policy, "PATCH", f"/api/compliance/policies/{_seg(policy_id)}",
+                                          json_body=_policy_patch(
+                                              name=name, action=action, keywords=keywords, pattern=pattern,
+                                              applies_to=applies_to, severity=severity, replacement=replacement,
+                                              appendix=appendix, enabled=enabled, shadow=shadow))
+
+
+class AsyncGovernorAudits:
+    def __init__(self, client: AsyncRegPilot) -> None:
+        self._client = client
+
+    async def list(self, *, level: Optional[GovernorRiskLevel] = None,
+                   since: Union[str, _dt.datetime, None] = None, limit: Optional[int] = None,
+                   cursor: Optional[str] = None) -> GovernorAuditPage:
+        return await self._client._record(GovernorAuditPage, "GET", "/api/compliance/governor/audits",
+                                          params=_audit_params(level, since, limit, cursor))
+
+    async def iter_all(self, *, level: Optional[GovernorRiskLevel] = None,
+                       since: Union[str, _dt.datetime, None] = None,
+                       limit: Optional[int] = None) -> AsyncIterator[GovernorAudit]:
+        cursor: Optional[str] = None
+        while True:
+            page = await self.list(level=level, since=since, limit=limit, cursor=cursor)
+            for audit in page.audits:
+                yield audit
+            if not page.next_cursor or page.next_cursor == cursor:
+                return
+            cursor = page.next_cursor
 
 
 class AsyncCompliance:
@@ -635,9 +837,11 @@ class AsyncCompliance:
         self._client = client
         self.violations = AsyncViolations(client)
         self.models = AsyncModels(client)
+        self.policies = AsyncPolicies(client)
+        self.governor_audits = AsyncGovernorAudits(client)
 
     async def status(self) -> ComplianceStatus:
-        return await self._client._json("GET", "/api/compliance/status")
+        return await self._client._record(ComplianceStatus, "GET", "/api/compliance/status")
 
 
 class AsyncUsageResource:
@@ -645,7 +849,19 @@ class AsyncUsageResource:
         self._client = client
 
     async def get(self, period: Period = "day") -> UsageReport:
-        return await self._client._json("GET", "/api/usage", params={"period": period})
+        return await self._client._record(UsageReport, "GET", "/api/usage", params={"period": period})
+
+
+def _policy_body(**fields: Any) -> Dict[str, Any]:
+    if fields.get("keywords") is not None:
+        fields["keywords"] = [str(k) for k in fields["keywords"]]
+    return _drop_unset(fields)
+
+
+def _policy_patch(**fields: Any) -> Dict[str, Any]:
+    if fields.get("keywords") not in (None, _NOT_GIVEN):
+        fields["keywords"] = [str(k) for k in fields["keywords"]]
+    return _drop_not_given(fields)
 
 
 def _seg(value: str) -> str:

@@ -9,7 +9,7 @@ import re
 import time
 from typing import Any, Mapping, Optional
 
-from ._errors import ConfigurationError, EnvironmentMismatchError, error_for_status, APIError
+from ._errors import APIError, ConfigurationError, EnvironmentMismatchError, error_class
 
 __version__ = "0.1.0"
 
@@ -99,7 +99,7 @@ def make_error(status: int, body: Any, headers: Mapping[str, str], api_key: str)
             code = body.get("code")
     elif isinstance(body, str) and body.strip():
         message = body.strip()[:500]
-    return error_for_status(status)(
+    return error_class(status, code if isinstance(code, str) else None)(
         scrub(message, api_key), status=status, code=code, body=body, headers=headers
     )
 
@@ -132,7 +132,7 @@ def retry_delay(attempt: int, retry_after: Optional[float]) -> Optional[float]:
         if retry_after > MAX_RETRY_AFTER:
             return None
         return retry_after + random.uniform(0.0, 0.1 * max(retry_after, 0.5))
-    base = min(INITIAL_RETRY_DELAY * (2 ** attempt), MAX_RETRY_DELAY)
+    base: float = min(INITIAL_RETRY_DELAY * (2 ** attempt), MAX_RETRY_DELAY)
     return base * random.uniform(0.75, 1.25)
 
 

@@ -13,14 +13,17 @@
         ├── ConflictError            409
         ├── RateLimitError           429 (retry_after, limit)
         ├── InternalServerError      5xx
-        └── APIStreamError           an error event inside a chat stream
+        ├── APIStreamError           an error event inside a chat stream
+        └── GovernorBlockedError     422 GOVERNOR_BLOCKED: the Governor withheld a high-risk answer (rules, governor)
 
 No message, str() or repr() of these ever holds the API key.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, List, Mapping, Optional
+
+from .types import GovernorResult
 
 
 class RegPilotError(Exception):
@@ -140,6 +143,34 @@ class InternalServerError(APIError):
 
 class APIStreamError(APIError):
     """An ``{"type":"error"}`` event ended a chat stream after it had begun."""
+
+
+class GovernorBlockedError(APIError):
+    """422 ``GOVERNOR_BLOCKED``: a project in the Governor's ``block`` mode withheld a high-risk
+    answer. ``rules`` names the findings' rule ids (e.g. ``["pii.card"]``), ``governor`` holds the
+    Governor's result (score, level, audit id, findings), when the gateway sent it. Also raised
+    when a chat stream ends with an error event of that code."""
+
+    @property
+    def rules(self) -> List[str]:
+        rules = self.body.get("rules") if isinstance(self.body, dict) else None
+        return [str(r) for r in rules] if isinstance(rules, list) else []
+
+    @property
+    def governor(self) -> Optional[GovernorResult]:
+        data = self.body.get("governor") if isinstance(self.body, dict) else None
+        return GovernorResult.from_json(data) if isinstance(data, dict) else None
+
+
+GOVERNOR_BLOCKED = "GOVERNOR_BLOCKED"
+
+
+def error_class(status: int, code: Optional[str]) -> type[APIError]:
+    """The exception class of an error answer: by its code where the code says more than the
+    status (``GOVERNOR_BLOCKED``), else by the status."""
+    if code == GOVERNOR_BLOCKED:
+        return GovernorBlockedError
+    return error_for_status(status)
 
 
 def error_for_status(status: int) -> type[APIError]:
