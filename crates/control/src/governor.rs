@@ -141,22 +141,33 @@ pub struct NewPolicy {
     pub shadow: Option<bool>,
 }
 
-/// A change of a policy: only the fields given change; an empty `pattern`, `replacement` or
-/// `appendix` clears it.
+/// A change of a policy: only the fields given change; `null` (or an empty string) clears
+/// `pattern`, `replacement` or `appendix`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyPatch {
     pub name: Option<String>,
     pub keywords: Option<Vec<String>>,
-    pub pattern: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub pattern: Option<Option<String>>,
     #[serde(alias = "appliesTo")]
     pub applies_to: Option<String>,
     pub action: Option<String>,
     pub severity: Option<String>,
-    pub replacement: Option<String>,
-    pub appendix: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub replacement: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub appendix: Option<Option<String>>,
     pub enabled: Option<bool>,
     pub shadow: Option<bool>,
+}
+
+/// A field that is present (its value may be `null`): `Some`, whatever the value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -527,7 +538,7 @@ impl Control {
             def.keywords = k;
         }
         if let Some(p) = patch.pattern {
-            def.pattern = non_empty(Some(p));
+            def.pattern = non_empty(p);
         }
         if let Some(a) = &patch.applies_to {
             def.applies_to = parse_enum("applies_to", a, APPLIES)?;
@@ -539,10 +550,10 @@ impl Control {
             def.severity = parse_enum("severity", s, SEVERITIES)?;
         }
         if let Some(r) = patch.replacement {
-            def.replacement = non_empty(Some(r));
+            def.replacement = non_empty(r);
         }
         if let Some(a) = patch.appendix {
-            def.appendix = non_empty(Some(a));
+            def.appendix = non_empty(a);
         }
         if let Some(e) = patch.enabled {
             def.enabled = e;

@@ -121,12 +121,12 @@ pub async fn policies(control: &Control, cmd: PolicyCommand, json: bool) -> CmdR
             let patch = PolicyPatch {
                 name,
                 keywords: fields.keywords,
-                pattern: fields.pattern,
+                pattern: fields.pattern.map(Some),
                 applies_to: fields.applies_to,
                 action,
                 severity: fields.severity,
-                replacement: fields.replacement,
-                appendix: fields.appendix,
+                replacement: fields.replacement.map(Some),
+                appendix: fields.appendix.map(Some),
                 enabled,
                 shadow,
             };
