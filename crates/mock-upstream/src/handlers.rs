@@ -1,6 +1,7 @@
 //! The mock's routes: `POST /v1/chat/completions` (auth, the special models, the non-stream
 //! answer; streams are in [`crate::stream`]), `GET /v1/models`, and a JSON 404 for the rest.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::openai::{ChunkHead, Completion, CompletionChoice, Message, Usage, DONE_FRAME};
+use crate::openai::{split_pieces, ChunkHead, Completion, CompletionChoice, Message, Usage, DONE_FRAME};
 use crate::state::Shared;
 use crate::stream::{self, Pace, HANG};
 
@@ -67,6 +68,8 @@ enum Behaviour {
     Trickle,
     /// `mock-big-N`: a valid answer whose content is N bytes of `a`.
     Big(usize),
+    /// `mock-echo`: a normal answer whose content is the last user message's text, verbatim.
+    Echo,
 }
 
 impl Behaviour {
@@ -80,6 +83,7 @@ impl Behaviour {
             "mock-noise" => Behaviour::Noise,
             "mock-endless" => Behaviour::Endless,
             "mock-trickle" => Behaviour::Trickle,
+            "mock-echo" => Behaviour::Echo,
             _ if model.starts_with("mock-big-") => model
                 .strip_prefix("mock-big-")
                 .and_then(|n| n.parse::<usize>().ok())
@@ -125,7 +129,16 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         _ => {}
     }
     let head = ChunkHead { id: shared.next_id(), created: unix_now(), model: model.to_owned() };
-    let usage = Usage::of(&request, &shared.completion);
+    // What the answer says, whole and split for a stream.
+    let (completion, pieces) = match behaviour {
+        Behaviour::Echo => {
+            let text = last_user_text(&request);
+            let pieces: Arc<[String]> = split_pieces(&text, shared.stream_chunks).into();
+            (Cow::Owned(text), pieces)
+        }
+        _ => (Cow::Borrowed(shared.completion.as_str()), Arc::clone(&shared.pieces)),
+    };
+    let usage = Usage::of(&request, &completion);
     if let Some(response) = fault(&shared, behaviour, streaming, &head, usage) {
         return response;
     }
@@ -137,21 +150,37 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, headers: HeaderMap,
             _ => Pace::Every(shared.chunk_delay),
         };
         let include_usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
-        return stream::respond(shared, head, pace, include_usage.then_some(usage));
+        return stream::respond(Arc::clone(&shared), head, pieces, pace, include_usage.then_some(usage));
     }
-    let completion = Completion {
+    let answer = Completion {
         id: &head.id,
         object: "chat.completion",
         created: head.created,
         model: &head.model,
         choices: [CompletionChoice {
             index: 0,
-            message: Message { role: "assistant", content: &shared.completion },
+            message: Message { role: "assistant", content: &completion },
             finish_reason: "stop",
         }],
         usage,
     };
-    Json(completion).into_response()
+    Json(answer).into_response()
+}
+
+/// The text of the last message whose role is `user`: its string content, or its text parts
+/// joined without separator; empty if there is none (`mock-echo`).
+fn last_user_text(request: &Value) -> String {
+    let messages = request.get("messages").and_then(Value::as_array);
+    let last = messages.into_iter().flatten().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user"));
+    match last.and_then(|m| m.get("content")) {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter(|part| part.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|part| part.get("text").and_then(Value::as_str))
+            .collect(),
+        _ => String::new(),
+    }
 }
 
 /// The answers of the fault modes (`mock-reset`, `mock-noise`, `mock-endless`,
@@ -312,5 +341,19 @@ mod tests {
         assert_eq!(Behaviour::of("mock-big-1024"), Behaviour::Big(1024));
         assert_eq!(Behaviour::of("mock-big-x"), Behaviour::Normal);
         assert_eq!(Behaviour::of("mock-big-999999999999"), Behaviour::Normal);
+        assert_eq!(Behaviour::of("mock-echo"), Behaviour::Echo);
+        assert_eq!(Behaviour::of("mock-echo-2"), Behaviour::Normal);
+    }
+
+    #[test]
+    fn echo_takes_the_last_user_message() {
+        let request = serde_json::json!({"messages": [
+            {"role": "user", "content": "first"},
+            {"role": "user", "content": [{"type": "text", "text": "a "}, {"type": "image_url"}, {"type": "text", "text": "b"}]},
+            {"role": "assistant", "content": "not this"}
+        ]});
+        assert_eq!(last_user_text(&request), "a b");
+        assert_eq!(last_user_text(&serde_json::json!({"messages": [{"role": "system", "content": "s"}]})), "");
+        assert_eq!(last_user_text(&serde_json::json!({})), "");
     }
 }

@@ -21,6 +21,7 @@
 //! | `mock-endless` | stream: content chunks `more `, 5 ms apart, without end; non-stream: a JSON body that never closes |
 //! | `mock-trickle` | the answer one byte every 20 ms (a stream's content chunks repeat without end) |
 //! | `mock-big-N` | a valid answer whose content is N bytes of `a` (N up to 256 MiB; a stream sends it as one event) |
+//! | `mock-echo` | the normal answer, but its content is the last `user` message's text verbatim (a string, or the text parts joined; empty without one), streamed in up to `stream_chunks` pieces as the fixed completion is; `usage` counts that text |
 //! | anything else | the normal answer, echoing the model |
 //!
 //! The bodies of `mock-reset`, `mock-noise`, `mock-endless`, `mock-trickle` and `mock-big-N`

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderMap};
@@ -23,7 +23,9 @@ pub(crate) struct Shared {
     pub(crate) expected_authorization: Option<String>,
     pub(crate) completion: String,
     /// The completion split for streams (see [`split_pieces`]).
-    pub(crate) pieces: Vec<String>,
+    pub(crate) pieces: Arc<[String]>,
+    /// How many pieces a stream splits its text into (`mock-echo` splits each answer anew).
+    pub(crate) stream_chunks: usize,
     pub(crate) chunk_delay: Duration,
     pub(crate) counters: Counters,
     /// Numbers the `chatcmpl-mock-<n>` ids, from 1.
@@ -52,7 +54,8 @@ impl Shared {
     pub(crate) fn new(config: MockConfig, stop: watch::Receiver<()>) -> Shared {
         Shared {
             expected_authorization: config.api_key.map(|key| format!("Bearer {key}")),
-            pieces: split_pieces(&config.completion, config.stream_chunks),
+            pieces: split_pieces(&config.completion, config.stream_chunks).into(),
+            stream_chunks: config.stream_chunks,
             completion: config.completion,
             chunk_delay: config.chunk_delay,
             counters: Counters::default(),

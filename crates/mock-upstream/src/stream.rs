@@ -52,14 +52,21 @@ const CUT_DELAY: Duration = Duration::from_millis(100);
 /// client sees it close mid-body, without the end of the chunked encoding).
 type Frame = Result<Bytes, std::io::Error>;
 
-/// Counts the stream as started, spawns its producer and answers with the SSE body.
-/// `usage` is `Some` when the request asked for `stream_options.include_usage`.
-pub(crate) fn respond(shared: Arc<Shared>, head: ChunkHead, pace: Pace, usage: Option<Usage>) -> Response {
+/// Counts the stream as started, spawns its producer and answers with the SSE body: `pieces`
+/// as the content chunks. `usage` is `Some` when the request asked for
+/// `stream_options.include_usage`.
+pub(crate) fn respond(
+    shared: Arc<Shared>,
+    head: ChunkHead,
+    pieces: Arc<[String]>,
+    pace: Pace,
+    usage: Option<Usage>,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Frame>(16);
     bump(&shared.counters.streams_started);
     tokio::spawn(async move {
         let producer = Producer { shared: &shared, tx };
-        if let Err(Stop::Cancelled) = producer.run(&head, pace, usage).await {
+        if let Err(Stop::Cancelled) = producer.run(&head, &pieces, pace, usage).await {
             bump(&shared.counters.streams_cancelled);
         }
     });
@@ -102,14 +109,14 @@ struct Producer<'a> {
 impl Producer<'_> {
     /// The role chunk, the content chunks, the finish chunk, the usage chunk if asked for, and
     /// `[DONE]` (counted as completed as it is handed to the body).
-    async fn run(&self, head: &ChunkHead, pace: Pace, usage: Option<Usage>) -> Result<(), Stop> {
+    async fn run(&self, head: &ChunkHead, pieces: &[String], pace: Pace, usage: Option<Usage>) -> Result<(), Stop> {
         let counters = &self.shared.counters;
         if let Pace::Garbage = pace {
             self.send(Bytes::from_static(b"data: {broken\n\n"), || {}).await?;
             return self.send(Bytes::from_static(DONE_FRAME), || bump(&counters.streams_completed)).await;
         }
         self.send(head.role_frame(), || {}).await?;
-        for piece in &self.shared.pieces {
+        for piece in pieces {
             if let Pace::Every(delay) = pace {
                 self.pause(delay).await?;
             }

@@ -114,6 +114,41 @@ async fn stream_with_include_usage_ends_with_a_usage_chunk() {
 }
 
 #[tokio::test]
+async fn mock_echo_answers_the_last_user_message_verbatim() {
+    let upstream = mock(MockConfig { stream_chunks: 4, ..MockConfig::default() }).await;
+    let said = "Write to  jane.doe@example.com, card 4111 1111 1111 1111 — ünïcode kept.";
+    let messages = json!([
+        {"role": "user", "content": "an earlier question"},
+        {"role": "assistant", "content": "an earlier answer"},
+        {"role": "user", "content": said}
+    ]);
+    let whole = chat(upstream.addr(), &json!({"model": "mock-echo", "messages": messages})).await.json();
+    assert_eq!(whole["choices"][0]["message"]["content"], said);
+    assert_eq!(whole["model"], "mock-echo");
+    // The completion tokens count the echoed text: ⌈chars / 4⌉.
+    assert_eq!(whole["usage"]["completion_tokens"], said.chars().count().div_ceil(4));
+
+    let streamed = json!({"model": "mock-echo", "stream": true, "messages": messages});
+    let events = stream_events(&chat(upstream.addr(), &streamed).await, "mock-echo");
+    let pieces: Vec<&str> =
+        events.iter().filter_map(|e| e["choices"][0]["delta"]["content"].as_str()).filter(|p| !p.is_empty()).collect();
+    assert_eq!(pieces.len(), 4, "{pieces:?}");
+    assert_eq!(pieces.concat(), said);
+    assert_eq!(events.last().unwrap()["choices"][0]["finish_reason"], "stop");
+
+    // Text parts are joined; without a user message the answer is empty.
+    let parts = json!({"model": "mock-echo", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "one "}, {"type": "image_url", "image_url": {"url": "x"}}, {"type": "text", "text": "two"}]}]});
+    assert_eq!(chat(upstream.addr(), &parts).await.json()["choices"][0]["message"]["content"], "one two");
+    let none = json!({"model": "mock-echo", "messages": [{"role": "system", "content": "s"}]});
+    assert_eq!(chat(upstream.addr(), &none).await.json()["choices"][0]["message"]["content"], "");
+    // Other models still answer the fixed completion.
+    let normal = chat(upstream.addr(), &json!({"model": "m", "messages": messages})).await.json();
+    assert_eq!(normal["choices"][0]["message"]["content"], COMPLETION);
+    assert_eq!(upstream.stats().streams_completed, 1);
+}
+
+#[tokio::test]
 async fn api_key_is_required_when_set() {
     let upstream = mock(MockConfig { api_key: Some("sk-right-123456".into()), ..MockConfig::default() }).await;
     let body = json!({"model": "m", "messages": []}).to_string();
