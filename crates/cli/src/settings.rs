@@ -367,7 +367,11 @@ impl Settings {
                     "REGPILOT_GOVERNOR_STORE_CONTENT",
                     "Keep the delivered text of each Governor validation in its audit entry.",
                 )
-                .note("Off by default: audits keep SHA-256 digests of the texts, never the texts.")
+                .note(
+                    "Off by default: audits keep SHA-256 digests of the texts, never the texts. In mode monitor, \
+                     which delivers answers unchanged, the kept text is redacted as mode sanitize would deliver it, \
+                     so personal data and secrets are never stored.",
+                )
                 .default(false),
             )?,
             ai,

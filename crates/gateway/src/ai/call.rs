@@ -8,9 +8,9 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use regpilot_ai::{Ai, ChatRequest, ChatStream, Completion, Quality, Route, RouteError, TokenUsage};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::govern::Governed;
+use super::validate::GovernorMetadata;
 use crate::error::ApiError;
 use crate::path::index::IndexedKey;
 use crate::path::recorder::AiUsage;
@@ -60,8 +60,8 @@ pub(crate) struct Call {
 pub(crate) struct Routing<'a> {
     pub quality: Quality,
     pub model: Option<&'a str>,
-    /// `governorMetadata`, an object (checked by `validate::governor`).
-    pub governor: Option<&'a Value>,
+    /// `governorMetadata` (or `metadata.governor`), an object (checked by `validate::governor`).
+    pub governor: Option<GovernorMetadata<'a>>,
     /// The client's address, for the Governor's recipient country.
     pub client_ip: Option<IpAddr>,
 }

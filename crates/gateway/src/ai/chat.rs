@@ -72,7 +72,7 @@ fn prepare(
     let routing = Routing {
         quality: body.quality.unwrap_or_default(),
         model: model.as_deref(),
-        governor: governor(body.governor_metadata.as_ref())?,
+        governor: governor(body.governor_metadata.as_ref(), "governorMetadata")?,
         client_ip: client.and_then(|Extension(ClientAddr(ip))| ip),
     };
     Call::prepare(state, key, routing, request)

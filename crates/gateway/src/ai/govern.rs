@@ -12,13 +12,14 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use regpilot_ai::ChatRequest;
 use regpilot_control::{new_audit_id, FindingRecord, ValidationRecord};
 use regpilot_governor::{
-    Check, Context, Country, Delivered, Finding, Level, Metadata, Mode, Outcome, StreamGuard, Target, Verdict,
+    Category, Check, Context, Country, Delivered, Finding, Level, Metadata, Mode, Outcome, StreamGuard, Target, Verdict,
 };
 use regpilot_keys::Scope;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::validate::GovernorMetadata;
 use crate::error::ApiError;
 use crate::path::governor::{ProjectGovernor, ENGINE};
 use crate::path::index::IndexedKey;
@@ -74,7 +75,7 @@ impl Governed {
     pub(crate) fn prepare(
         state: &AppState,
         key: &IndexedKey,
-        metadata: &Value,
+        metadata: GovernorMetadata<'_>,
         client_ip: Option<IpAddr>,
     ) -> Result<Governed, ApiError> {
         let project = state.governors.get(&key.project_id).filter(|p| p.config.enabled);
@@ -84,8 +85,8 @@ impl Governed {
             state.metrics.forbidden();
             return Err(ApiError::Forbidden { required: Scope::Governor });
         };
-        let metadata =
-            Metadata::from_json(metadata).map_err(|e| ApiError::bad_request(e.field.clone(), e.to_string()))?;
+        let metadata = Metadata::from_json_at(metadata.value, metadata.path)
+            .map_err(|e| ApiError::bad_request(e.field.clone(), e.to_string()))?;
         let ip_country = match (&state.geo, client_ip) {
             (Some(geo), Some(ip)) => geo.country(ip).and_then(|c| Country::parse(&c)),
             _ => None,
@@ -327,9 +328,30 @@ impl Governed {
                 .collect(),
             original_sha256: sha256_hex(original),
             delivered_sha256: sha256_hex(delivered),
-            content: state.governor_store_content.then(|| delivered.to_owned()),
+            content: state.governor_store_content.then(|| self.stored_content(target, original, verdict, delivered)),
             open_violation: self.project.config.violations.opens(verdict.level),
         }
+    }
+}
+
+impl Governed {
+    /// The text an audit keeps when `governor_store_content` is on: the delivered one — except
+    /// in mode `monitor`, which delivers personal data and secrets unchanged: the store then
+    /// keeps the text as mode `sanitize` would deliver it, so it never holds them (README.md,
+    /// "Settings").
+    fn stored_content(&self, target: Target, original: &str, verdict: &Verdict, delivered: &str) -> String {
+        let sensitive = |f: &Finding| !f.shadow && matches!(f.category, Category::PersonalData | Category::Secret);
+        if verdict.delivered != Delivered::Unchanged || !verdict.findings.iter().any(sensitive) {
+            return delivered.to_owned();
+        }
+        let sanitized = ENGINE.check(&Check {
+            text: original,
+            target,
+            context: &self.context,
+            policies: &self.project.policies,
+            mode: Mode::Sanitize,
+        });
+        sanitized.delivered_text(original).unwrap_or("").to_owned()
     }
 }
 
@@ -358,9 +380,16 @@ pub(crate) fn sha256_hex(text: &str) -> String {
     out
 }
 
-/// The metadata of a `/v1` request: `governorMetadata`, or `metadata.governor`.
-pub(crate) fn openai_metadata(governor_metadata: Option<Value>, metadata: Option<&Value>) -> Option<Value> {
-    governor_metadata.or_else(|| metadata.and_then(|m| m.get("governor")).cloned())
+/// The metadata of a `/v1` request, and the path errors name its fields under:
+/// `governorMetadata`, or `metadata.governor`.
+pub(crate) fn openai_metadata(
+    governor_metadata: Option<Value>,
+    metadata: Option<&Value>,
+) -> (Option<Value>, &'static str) {
+    match governor_metadata {
+        Some(v) => (Some(v), "governorMetadata"),
+        None => (metadata.and_then(|m| m.get("governor")).cloned(), "metadata.governor"),
+    }
 }
 
 /// An OpenAI `chat.completion` body with the delivered text (when the Governor changed it) and

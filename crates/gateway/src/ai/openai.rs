@@ -103,7 +103,7 @@ fn prepare(
     body: ChatCompletionRequest,
 ) -> Result<(Call, bool, bool), ApiError> {
     let metadata = body.metadata.as_ref().map(|m| Value::Object(m.clone()));
-    let governor_metadata = super::govern::openai_metadata(body.governor_metadata, metadata.as_ref());
+    let (governor_metadata, governor_path) = super::govern::openai_metadata(body.governor_metadata, metadata.as_ref());
     in_range(body.top_p, "top_p", 0.0, 1.0)?;
     in_range(body.presence_penalty, "presence_penalty", -2.0, 2.0)?;
     in_range(body.frequency_penalty, "frequency_penalty", -2.0, 2.0)?;
@@ -149,7 +149,7 @@ fn prepare(
     let routing = Routing {
         quality: tier.or(body.quality).unwrap_or_default(),
         model: if tier.is_some() { None } else { model.as_deref() },
-        governor: governor(governor_metadata.as_ref())?,
+        governor: governor(governor_metadata.as_ref(), governor_path)?,
         client_ip: client.and_then(|Extension(ClientAddr(ip))| ip),
     };
     let stream = body.stream.unwrap_or(false);

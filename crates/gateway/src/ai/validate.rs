@@ -66,12 +66,24 @@ pub(crate) fn model_name(model: Option<String>) -> Result<Option<String>, ApiErr
     }
 }
 
-/// `governorMetadata`, when given, must be an object (its fields are checked by the Governor).
-pub(crate) fn governor(metadata: Option<&Value>) -> Result<Option<&Value>, ApiError> {
+/// The Governor's metadata of a request, and where in the body it was (`governorMetadata`,
+/// or `metadata.governor` on `/v1`): errors name its fields under that path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GovernorMetadata<'a> {
+    pub value: &'a Value,
+    pub path: &'static str,
+}
+
+/// The metadata at `path`, when given, must be an object (its fields are checked by the
+/// Governor).
+pub(crate) fn governor<'a>(
+    metadata: Option<&'a Value>,
+    path: &'static str,
+) -> Result<Option<GovernorMetadata<'a>>, ApiError> {
     match metadata {
         None | Some(Value::Null) => Ok(None),
-        Some(v @ Value::Object(_)) => Ok(Some(v)),
-        Some(_) => Err(ApiError::bad_request("governorMetadata", "governorMetadata must be an object")),
+        Some(value @ Value::Object(_)) => Ok(Some(GovernorMetadata { value, path })),
+        Some(_) => Err(ApiError::bad_request(path, format!("{path} must be an object"))),
     }
 }
 
