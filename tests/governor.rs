@@ -653,7 +653,7 @@ fn policies_reach_a_second_instance(backend: regpilot_store::Backend) {
     eprintln!("policy created on A, applied by B after {took:?}");
     let o = ask(&b.base, &sk, Surface::V1Stream, text, &meta());
     assert_eq!(o.text, "Our [CODE NAME] launch is next week.");
-    assert_eq!(o.rules(), [rule.clone()]);
+    assert_eq!(o.rules(), std::slice::from_ref(&rule));
 
     // Shadow: matched and reported, nothing changed.
     let patched = send(&a.base, "PATCH", &format!("/api/compliance/policies/{id}"), &pk, r#"{"shadow":true}"#);

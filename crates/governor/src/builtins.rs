@@ -324,7 +324,7 @@ pub(crate) fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn card(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
@@ -332,8 +332,7 @@ fn card(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
     let issuer = matches!(d.first(), Some(2..=6));
     let varied = d.iter().any(|&x| Some(&x) != d.first());
     let glued = prev_char(text, s).is_some_and(|c| c == '-' || c == '.' || c == '+')
-        || text[e..].starts_with(|c: char| c == '-' || c == '.')
-            && text[e + 1..].starts_with(|c: char| c.is_ascii_digit());
+        || text[e..].starts_with(['-', '.']) && text[e + 1..].starts_with(|c: char| c.is_ascii_digit());
     ((13..=19).contains(&d.len()) && issuer && varied && !glued && luhn(&d)).then_some((s, e))
 }
 

@@ -80,6 +80,8 @@ named_enum! {
     }
 }
 
+// The enum comes from the macro above, which has no way to mark a `#[default]` variant.
+#[allow(clippy::derivable_impls)]
 impl Default for Mode {
     fn default() -> Mode {
         Mode::Sanitize
