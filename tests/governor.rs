@@ -446,6 +446,10 @@ fn sanitize_redacts_and_delivers_on_every_surface() {
         o.check_result("sanitize", "sanitized", "high");
         assert_eq!(o.rules(), RISKY_RULES, "{surface:?}");
         assert_eq!(leaks(&o.answer.everything(), &secret), Vec::<&str>::new(), "{surface:?} leaked");
+        // The audit's digests are of the model's answer and of what the client got.
+        let entry = gw.audit(&o.audit_id());
+        assert_eq!(entry["original_sha256"], sha256_hex(&answer), "{surface:?}");
+        assert_eq!(entry["delivered_sha256"], sha256_hex(&o.text), "{surface:?}");
         if surface.streamed() {
             assert!(o.done, "{surface:?}: the stream ends with [DONE]");
             // The stream sent text before its end: the guard holds back only what it must.
@@ -471,7 +475,19 @@ fn sanitize_redacts_and_delivers_on_every_surface() {
         };
         assert_eq!(span, want, "{f}");
     }
-    assert_eq!(gw.up.mock.stats().requests, 6);
+    // A `/v1` stream that asks for usage still gets it, after the redacted text and the result.
+    let body = json!({"model": "mock-echo", "stream": true, "stream_options": {"include_usage": true},
+        "messages": [{"role": "user", "content": answer}], "governorMetadata": meta()});
+    let o =
+        outcome(Surface::V1Stream, send(&gw.server.base, "POST", "/v1/chat/completions", &gw.sk, &body.to_string()));
+    assert_eq!(o.text, expected);
+    o.check_result("sanitize", "sanitized", "high");
+    let (events, done) = o.answer.events();
+    assert!(done);
+    let usage = events.iter().position(|e| e["usage"].is_object()).expect("a usage chunk");
+    assert!(events[usage]["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(leaks(&o.answer.everything(), &secret), Vec::<&str>::new());
+    assert_eq!(gw.up.mock.stats().requests, 7);
 }
 
 #[test]
@@ -494,6 +510,10 @@ fn block_withholds_a_high_risk_answer_on_every_surface() {
             let (events, _) = o.answer.events();
             let last = events.last().unwrap();
             assert!(last.get("error").is_some(), "{surface:?}: the error event is last: {last}");
+            // The audit names what did reach the client: the clean prefix.
+            let entry = gw.audit(&o.audit_id());
+            assert_eq!(entry["action"], "blocked");
+            assert_eq!(entry["delivered_sha256"], sha256_hex(&o.text), "{surface:?}: {entry}");
         } else {
             assert_eq!(o.answer.status, 422, "{surface:?}");
             let v = o.answer.json();
@@ -501,6 +521,9 @@ fn block_withholds_a_high_risk_answer_on_every_surface() {
             rules.sort();
             assert_eq!(rules, RISKY_RULES, "{v}");
             assert!(!o.answer.text.contains("Thank you for waiting"), "{surface:?}: nothing of the answer is sent");
+            let entry = gw.audit(&o.audit_id());
+            assert_eq!(entry["original_sha256"], sha256_hex(&answer), "{surface:?}");
+            assert_eq!(entry["delivered_sha256"], sha256_hex(""), "{surface:?}: nothing was delivered");
         }
     }
     // A low-risk answer still passes in mode block.
@@ -1051,7 +1074,12 @@ fn stored_content_is_the_redacted_text_never_the_raw_one() {
     let o = gw.ask(Surface::Complete, &answer);
     let blocked = gw.audit(&o.audit_id());
     assert_eq!(blocked["action"], "blocked");
-    assert!(!blocked["content"].as_str().unwrap_or("").contains("[EMAIL]"), "{blocked}");
+    assert_eq!(blocked["content"], "", "a withheld answer delivered nothing: {blocked}");
+    // A cut stream delivered its clean beginning: that is what is kept.
+    let o = gw.ask(Surface::ChatStream, &answer);
+    assert_eq!(o.error_code.as_deref(), Some("GOVERNOR_BLOCKED"));
+    assert!(!o.text.is_empty());
+    assert_eq!(gw.audit(&o.audit_id())["content"], o.text.as_str());
     // Mode monitor delivers the raw answer, but what is kept is still redacted.
     gw.set(json!({"mode": "monitor"}));
     let o = gw.ask(Surface::ChatWhole, &answer);

@@ -328,7 +328,7 @@ impl Governed {
                 .collect(),
             original_sha256: sha256_hex(original),
             delivered_sha256: sha256_hex(delivered),
-            content: state.governor_store_content.then(|| self.stored_content(target, original, verdict, delivered)),
+            content: state.governor_store_content.then(|| self.stored_content(target, verdict, delivered)),
             open_violation: self.project.config.violations.opens(verdict.level),
         }
     }
@@ -337,21 +337,21 @@ impl Governed {
 impl Governed {
     /// The text an audit keeps when `governor_store_content` is on: the delivered one — except
     /// in mode `monitor`, which delivers personal data and secrets unchanged: the store then
-    /// keeps the text as mode `sanitize` would deliver it, so it never holds them (README.md,
-    /// "Settings").
-    fn stored_content(&self, target: Target, original: &str, verdict: &Verdict, delivered: &str) -> String {
+    /// keeps that text as mode `sanitize` would deliver it, so it never holds them (README.md,
+    /// "Configuration").
+    fn stored_content(&self, target: Target, verdict: &Verdict, delivered: &str) -> String {
         let sensitive = |f: &Finding| !f.shadow && matches!(f.category, Category::PersonalData | Category::Secret);
-        if verdict.delivered != Delivered::Unchanged || !verdict.findings.iter().any(sensitive) {
+        if self.mode() != Mode::Monitor || !verdict.findings.iter().any(sensitive) {
             return delivered.to_owned();
         }
         let sanitized = ENGINE.check(&Check {
-            text: original,
+            text: delivered,
             target,
             context: &self.context,
             policies: &self.project.policies,
             mode: Mode::Sanitize,
         });
-        sanitized.delivered_text(original).unwrap_or("").to_owned()
+        sanitized.delivered_text(delivered).unwrap_or("").to_owned()
     }
 }
 

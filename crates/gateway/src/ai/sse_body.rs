@@ -20,7 +20,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use regpilot_ai::{ChatStream, Chunk};
-use regpilot_governor::{StreamGuard, StreamStep, Verdict};
+use regpilot_governor::{Delivered, StreamGuard, StreamStep, Verdict};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -49,6 +49,7 @@ pub(crate) fn response(state: &AppState, call: Call, stream: ChatStream, dialect
     let guard = call.governed.as_ref().map(|g| GuardState {
         guard: Some(g.stream_guard()),
         original: String::new(),
+        sent: String::new(),
         verdict: None,
         started: Instant::now(),
         template: None,
@@ -97,6 +98,8 @@ struct GuardState {
     guard: Option<StreamGuard<'static>>,
     /// The whole original text so far (its digest goes into the audit).
     original: String,
+    /// The text sent to the client so far: what a stream that ends early delivered.
+    sent: String,
     verdict: Option<Verdict>,
     started: Instant,
     /// `id`, `created` and `model` of the last OpenAI chunk: the chunks the gateway adds carry them.
@@ -212,8 +215,10 @@ impl Pump {
         };
         let mut text = match step {
             StreamStep::Emit(text) => text,
-            StreamStep::Blocked(verdict) => {
+            StreamStep::Blocked(mut verdict) => {
                 g.guard = None;
+                // The clean text before the cut did reach the client: the audit says so.
+                verdict.delivered = delivered_so_far(&g.original, &g.sent);
                 g.verdict = Some(verdict);
                 self.audit_stream().await;
                 self.ended = true;
@@ -228,17 +233,25 @@ impl Pump {
         };
         let ends = chunk.finish_reason.is_some() || chunk.usage_only;
         if ends {
-            text.push_str(&self.take_tail().await);
+            text.push_str(&self.take_tail(true).await);
+        }
+        if let Some(g) = self.guard.as_mut() {
+            g.sent.push_str(&text);
         }
         let out = self.encode_text(chunk, &text);
         (!out.is_empty()).then(|| Bytes::from(out))
     }
 
-    /// Ends the guard: what it held back (already checked) and the verdict, audited.
-    async fn take_tail(&mut self) -> String {
+    /// Ends the guard: what it held back (already checked) and the verdict, audited. When the
+    /// tail will not be sent (`send_tail` false: the stream failed), the audit's delivered text
+    /// is what was sent before.
+    async fn take_tail(&mut self, send_tail: bool) -> String {
         let Some(g) = self.guard.as_mut() else { return String::new() };
         let Some(guard) = g.guard.take() else { return String::new() };
-        let (tail, verdict) = guard.finish();
+        let (tail, mut verdict) = guard.finish();
+        if !send_tail {
+            verdict.delivered = delivered_so_far(&g.original, &g.sent);
+        }
         g.verdict = Some(verdict);
         self.audit_stream().await;
         tail
@@ -246,7 +259,7 @@ impl Pump {
 
     /// At the end of a governed stream: the tail (when `send_tail`) and the Governor's result.
     async fn finish_guard(&mut self, send_tail: bool) -> Vec<u8> {
-        let tail = self.take_tail().await;
+        let tail = self.take_tail(send_tail).await;
         let mut out = Vec::new();
         if send_tail && !tail.is_empty() {
             out.extend_from_slice(&self.text_event(&tail));
@@ -376,6 +389,15 @@ enum Event<'a> {
     Error { error: &'a str, code: &'a str },
 }
 
+/// What a stream that ended early delivered: the text sent so far.
+fn delivered_so_far(original: &str, sent: &str) -> Delivered {
+    if sent == original {
+        Delivered::Unchanged
+    } else {
+        Delivered::Changed(sent.to_owned())
+    }
+}
+
 /// One `data:` event.
 fn event(data: &impl Serialize) -> Bytes {
     let mut out = b"data: ".to_vec();
@@ -402,7 +424,8 @@ impl Drop for Pump {
         // A governed stream the client left: its audit covers the text received so far.
         if let (Some(g), Some(governed)) = (&mut self.guard, &self.call.governed) {
             if let Some(guard) = g.guard.take() {
-                let (_, verdict) = guard.finish();
+                let (_, mut verdict) = guard.finish();
+                verdict.delivered = delivered_so_far(&g.original, &g.sent);
                 governed.audit_now(&self.state, &g.original, &verdict, g.started);
             }
         }
