@@ -69,14 +69,20 @@ fn sha256_hex(text: &str) -> String {
 
 struct Upstream {
     mock: MockUpstream,
-    _rt: tokio::runtime::Runtime,
+    rt: tokio::runtime::Runtime,
 }
 
 fn upstream() -> Upstream {
+    upstream_with(Duration::ZERO)
+}
+
+/// The mock, pausing `chunk_delay` before each piece of a stream.
+fn upstream_with(chunk_delay: Duration) -> Upstream {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let config = MockConfig { api_key: Some(UPSTREAM_KEY.into()), stream_chunks: 24, ..MockConfig::default() };
+    let config =
+        MockConfig { api_key: Some(UPSTREAM_KEY.into()), stream_chunks: 24, chunk_delay, ..MockConfig::default() };
     let mock = rt.block_on(MockUpstream::start(config)).unwrap();
-    Upstream { mock, _rt: rt }
+    Upstream { mock, rt }
 }
 
 /// A settings file naming the mock: `mock-echo` is the balanced model, priced.
@@ -565,6 +571,65 @@ fn monitor_delivers_unchanged_but_scores_and_audits() {
     }
 }
 
+#[test]
+fn a_stream_the_client_leaves_is_audited_with_what_it_was_sent() {
+    let dir = Scratch::new("gov-leave");
+    let db = sqlite_url(dir.path());
+    // 24 pieces, 40 ms apart: about a second of answer.
+    let up = upstream_with(Duration::from_millis(40));
+    let config = settings(dir.path(), &up.mock);
+    let server = start(dir.path(), &db, &config, "serve", "info", &[]);
+    let project = project(dir.path(), &db, "enterprise");
+    let sk = key(dir.path(), &db, &project, "gateway", "prod");
+    let pk = key(dir.path(), &db, &project, "project", "prod");
+    wait_for_status(&server.base, &sk, 200, Duration::from_secs(5));
+    wait_for_status(&server.base, &pk, 200, Duration::from_secs(5));
+    let secret = secret_key();
+    let answer = risky_answer(&secret);
+    let (path, body) = Surface::ChatStream.request(&answer, &meta());
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    use std::io::Write;
+    write!(
+        conn,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nX-API-Key: {sk}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // Read until the first text event, then hang up.
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    while !got.contains(r#""type":"chunk""#) {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "the stream ended early: {got}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    drop(conn);
+    assert!(up.rt.block_on(up.mock.wait_for_cancelled(1, Duration::from_secs(5))), "the upstream call went on");
+    let audit_id = got
+        .lines()
+        .find_map(|l| l.strip_prefix("x-governor-audit-id: "))
+        .unwrap_or_else(|| panic!("no audit id header: {got}"))
+        .trim()
+        .to_owned();
+    assert_eq!(leaks(&got, &secret), Vec::<&str>::new());
+    // Audited all the same: what had arrived from the model, what had gone to the client.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let entry = loop {
+        let a = send(&server.base, "GET", &format!("/api/compliance/governor/audits/{audit_id}"), &pk, "");
+        if a.status == 200 {
+            break a.json();
+        }
+        assert!(Instant::now() < deadline, "the audit of a stream the client left was never written");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!((entry["target"].as_str(), entry["mode"].as_str()), (Some("response"), Some("sanitize")));
+    assert_ne!(entry["original_sha256"], sha256_hex(&answer), "only part of the answer had arrived");
+    assert_ne!(entry["delivered_sha256"], entry["original_sha256"], "the held-back text was never sent");
+    assert!(server.stop().success());
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Prompts checked on their way out.
 
@@ -1017,7 +1082,7 @@ fn all_traffic(gw: &Gw, secret: &str) -> Vec<(String, String)> {
 
 #[test]
 fn answers_secrets_never_reach_logs_store_metrics_or_audits() {
-    let gw = gateway("gov-hygiene", "enterprise", "debug", &[]);
+    let gw = gateway("gov-hygiene", "enterprise", "trace", &[]);
     let secret = secret_key();
     // check_prompts: the prompts (the same risky text) are checked and audited too.
     let ids = all_traffic(&gw, &secret);
