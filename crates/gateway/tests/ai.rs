@@ -350,7 +350,13 @@ async fn governor_metadata_needs_the_plan_is_checked_and_validates_the_answer() 
     let r = c.app.call_with(Method::POST, "/api/ai/complete", Some(&pro_key), Some(good)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.describe());
     assert_eq!(r.header("x-governor-validated"), Some("true"));
-    for h in ["x-governor-risk-score", "x-governor-risk-level", "x-governor-violations", "x-governor-audit-id", "x-governor-action"] {
+    for h in [
+        "x-governor-risk-score",
+        "x-governor-risk-level",
+        "x-governor-violations",
+        "x-governor-audit-id",
+        "x-governor-action",
+    ] {
         assert!(r.header(h).is_some(), "{h}: {}", r.describe());
     }
     let v = r.json();

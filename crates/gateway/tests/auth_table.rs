@@ -107,6 +107,8 @@ struct Fixture {
     violation_id: String,
     model_id: String,
     archive_model_id: String,
+    policy_id: String,
+    audit_id: String,
 }
 
 async fn fixture(backend: Backend) -> Fixture {
@@ -135,8 +137,47 @@ async fn fixture(backend: Backend) -> Fixture {
     let a =
         app.call_with(Method::POST, "/api/compliance/models", k, Some(r#"{"name":"m2","risk_level":"minimal"}"#)).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.describe());
+    let p = app
+        .call_with(
+            Method::POST,
+            "/api/compliance/policies",
+            k,
+            Some(r#"{"name":"seed","keywords":["x"],"action":"warn"}"#),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.describe());
+    // An audit entry as the gateway's writer stores it (the router alone writes none).
+    let audit_id = regpilot_control::new_audit_id().unwrap();
+    let record = regpilot_control::ValidationRecord {
+        audit_id: audit_id.clone(),
+        project_id: app.project_id.clone(),
+        key_id: "key_table".into(),
+        at_ms: regpilot_store::now_ms(),
+        target: "response",
+        action_type: "other".into(),
+        sender_id: "table".into(),
+        recipient_country: "unknown".into(),
+        score: 5,
+        level: regpilot_governor::Level::Low,
+        action: "approved",
+        mode: regpilot_governor::Mode::Sanitize,
+        findings: Vec::new(),
+        original_sha256: "0".repeat(64),
+        delivered_sha256: "0".repeat(64),
+        content: None,
+        open_violation: false,
+    };
+    app.control.record_governor_validations(&[record]).await.unwrap();
     let id = |r: &Resp| r.json()["id"].as_str().unwrap().to_owned();
-    Fixture { violation_id: id(&v), model_id: id(&m), archive_model_id: id(&a), app, secrets }
+    Fixture {
+        violation_id: id(&v),
+        model_id: id(&m),
+        archive_model_id: id(&a),
+        policy_id: id(&p),
+        audit_id,
+        app,
+        secrets,
+    }
 }
 
 impl Fixture {
@@ -145,6 +186,10 @@ impl Fixture {
             template.replace("{id}", &self.archive_model_id)
         } else if template.starts_with("/api/compliance/models/") {
             template.replace("{id}", &self.model_id)
+        } else if template.starts_with("/api/compliance/policies/") {
+            template.replace("{id}", &self.policy_id)
+        } else if template.starts_with("/api/compliance/governor/audits/") {
+            template.replace("{id}", &self.audit_id)
         } else {
             template.replace("{id}", &self.violation_id)
         }
@@ -158,6 +203,9 @@ fn body_for(method: &Method, template: &str) -> Option<&'static str> {
         ("PATCH", "/api/compliance/violations/{id}") => Some(r#"{"status":"resolved","note":"fixed"}"#),
         ("POST", "/api/compliance/models") => Some(r#"{"name":"table model","risk_level":"minimal"}"#),
         ("PATCH", "/api/compliance/models/{id}") => Some(r#"{"owner":"platform team"}"#),
+        ("POST", "/api/compliance/policies") => Some(r#"{"name":"table policy","keywords":["refund"],"action":"log"}"#),
+        ("PATCH", "/api/compliance/policies/{id}") => Some(r#"{"severity":"high"}"#),
+        ("PATCH", "/api/compliance/governor/settings") => Some(r#"{"mode":"monitor"}"#),
         ("POST", "/api/ai/chat" | "/api/ai/complete") => Some(r#"{"messages":[{"role":"user","content":"Hello"}]}"#),
         ("POST", "/v1/chat/completions") => {
             Some(r#"{"model":"test-model","messages":[{"role":"user","content":"Hi"}]}"#)
@@ -170,7 +218,7 @@ async fn run_table(backend: Backend) {
     let fx = fixture(backend).await;
     let app = &fx.app;
     let table = route_table();
-    assert_eq!(table.len(), 19, "the table below covers every route; update it with the route table");
+    assert_eq!(table.len(), 26, "the table below covers every route; update it with the route table");
     let mut checked = 0;
     for route in &table {
         let path = fx.concrete_path(route.path);
@@ -239,7 +287,7 @@ async fn run_table(backend: Backend) {
             assert_eq!(invalid_bodies.len(), 6, "{}", route.path);
         }
     }
-    assert_eq!(checked, 19 * Cred::ALL.len());
+    assert_eq!(checked, 26 * Cred::ALL.len());
 }
 
 #[track_caller]
@@ -263,6 +311,10 @@ fn check_handler_body(app: &TestApp, template: &str, resp: &Resp, ctx: &str) {
             assert!(resp.json()["violations"].is_array(), "{ctx}")
         }
         "/api/compliance/models" if resp.status == StatusCode::OK => assert!(resp.json()["models"].is_array(), "{ctx}"),
+        "/api/compliance/policies" if resp.status == StatusCode::OK => {
+            assert!(resp.json()["policies"].is_array(), "{ctx}")
+        }
+        "/api/compliance/governor/audits" => assert!(resp.json()["audits"].is_array(), "{ctx}"),
         "/api/ai/chat" | "/api/ai/complete" => {
             assert_eq!(resp.json()["code"], "UPSTREAM_UNAVAILABLE", "{ctx}");
             assert!(resp.json()["error"].as_str().unwrap().contains("REGPILOT_TEST_UNSET_UPSTREAM_KEY"), "{ctx}");
@@ -305,6 +357,13 @@ fn route_table_declares_the_specs_scopes() {
         ("PATCH", "/api/compliance/models/{id}", write),
         ("POST", "/api/compliance/models/{id}/archive", write),
         ("GET", "/api/compliance/status", read),
+        ("GET", "/api/compliance/policies", read),
+        ("POST", "/api/compliance/policies", write),
+        ("PATCH", "/api/compliance/policies/{id}", write),
+        ("GET", "/api/compliance/governor/settings", read),
+        ("PATCH", "/api/compliance/governor/settings", write),
+        ("GET", "/api/compliance/governor/audits", read),
+        ("GET", "/api/compliance/governor/audits/{id}", read),
         ("GET", "/api/usage", Access::Scope(Scope::UsageRead)),
         ("POST", "/api/ai/chat", Access::Scope(Scope::Chat)),
         ("POST", "/api/ai/complete", Access::Scope(Scope::Chat)),

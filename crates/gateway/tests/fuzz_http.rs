@@ -58,7 +58,6 @@ const PAGES: [(&str, &str); 14] = [
     ("GET", "/assets/app.css"),
 ];
 
-
 const BODY_LIMIT: usize = 4096;
 
 fn cases() -> u32 {
