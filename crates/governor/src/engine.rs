@@ -50,7 +50,8 @@ pub(crate) fn scan(gov: &Governor, text: &str, target: Target, _ctx: &Context, p
             if rule.unbounded {
                 out.unbounded.push((m_start, m_end));
             }
-            if let Some((s, e)) = (rule.validate)(text, s, e) {
+            let Some((s, e)) = (rule.validate)(text, s, e) else { return false };
+            {
                 out.hits.push(Hit {
                     source: Source::Builtin { id: rule.id, label: rule.label },
                     category: rule.category,
@@ -60,16 +61,33 @@ pub(crate) fn scan(gov: &Governor, text: &str, target: Target, _ctx: &Context, p
                     shadow: false,
                 });
             }
+            true
         };
-        if rule.group == 0 {
-            for m in rule.regex.find_iter(text) {
-                push(m.start(), m.end(), m.start(), m.end(), &mut out);
-            }
-        } else {
-            for c in rule.regex.captures_iter(text) {
-                if let (Some(m), Some(g)) = (c.get(0), c.get(rule.group)) {
-                    push(m.start(), m.end(), g.start(), g.end(), &mut out);
+        // A candidate the validator refuses may hide a valid one overlapping it (a 16-digit run
+        // failing Luhn that starts one group before a card): bounded rules try again one
+        // character later. Unbounded rules move past the refused match, which keeps them linear.
+        let mut at = 0;
+        while at <= text.len() {
+            let (m_start, m_end, s, e) = if rule.group == 0 {
+                match rule.regex.find_at(text, at) {
+                    Some(m) => (m.start(), m.end(), m.start(), m.end()),
+                    None => break,
                 }
+            } else {
+                match rule.regex.captures_at(text, at) {
+                    Some(c) => match (c.get(0), c.get(rule.group)) {
+                        (Some(m), Some(g)) => (m.start(), m.end(), g.start(), g.end()),
+                        _ => break,
+                    },
+                    None => break,
+                }
+            };
+            if push(m_start, m_end, s, e, &mut out) {
+                at = m_end.max(m_start + 1);
+            } else if rule.unbounded {
+                at = m_end.max(m_start + 1);
+            } else {
+                at = m_start + text[m_start..].chars().next().map_or(1, char::len_utf8);
             }
         }
     }
