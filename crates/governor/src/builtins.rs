@@ -335,7 +335,7 @@ pub(crate) fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn card(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {

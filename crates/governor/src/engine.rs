@@ -82,9 +82,7 @@ pub(crate) fn scan(gov: &Governor, text: &str, target: Target, _ctx: &Context, p
                     None => break,
                 }
             };
-            if push(m_start, m_end, s, e, &mut out) {
-                at = m_end.max(m_start + 1);
-            } else if rule.unbounded {
+            if push(m_start, m_end, s, e, &mut out) || rule.unbounded {
                 at = m_end.max(m_start + 1);
             } else {
                 at = m_start + text[m_start..].chars().next().map_or(1, char::len_utf8);

@@ -1,5 +1,7 @@
 //! Modes, duties and custom policies (docs/governor.md, "Modes", "Country packs", "Policies").
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{check_with, ctx};
