@@ -235,6 +235,35 @@ pub(crate) fn appendices<'p>(hits: &[Hit], set: &'p PolicySet) -> Vec<&'p str> {
 /// The separator before each appended text.
 pub(crate) const APPEND_SEPARATOR: &str = "\n\n";
 
+/// Drops a personal-data or secret hit that lies strictly inside a longer one (the digits of an
+/// IBAN that also look like a phone number): the longer one is what the text holds. The
+/// redaction is the same either way, since the longer span covers it.
+fn drop_contained(hits: &mut Vec<Hit>) {
+    let redacting = |h: &Hit| matches!(h.category, Category::PersonalData | Category::Secret);
+    let mut order: Vec<usize> = (0..hits.len()).filter(|&i| redacting(&hits[i])).collect();
+    order.sort_by(|&a, &b| hits[a].start.cmp(&hits[b].start).then(hits[b].end.cmp(&hits[a].end)));
+    let mut inside = vec![false; hits.len()];
+    // The processed hit reaching furthest (ties: the earliest start).
+    let mut best: Option<(usize, usize)> = None;
+    for i in order {
+        let h = &hits[i];
+        if let Some((end, start)) = best {
+            if end > h.end || (end == h.end && start < h.start) {
+                inside[i] = true;
+                continue;
+            }
+        }
+        if best.is_none_or(|(end, _)| h.end > end) {
+            best = Some((h.end, h.start));
+        }
+    }
+    let mut i = 0;
+    hits.retain(|_| {
+        i += 1;
+        !inside[i - 1]
+    });
+}
+
 fn source_key(s: &Source) -> (u8, usize, &'static str) {
     match *s {
         Source::Builtin { id, .. } => (0, 0, id),
@@ -274,6 +303,7 @@ pub(crate) fn decide(
     }
     hits.sort_by(|a, b| (a.start, a.end, source_key(&a.source)).cmp(&(b.start, b.end, source_key(&b.source))));
     hits.dedup_by(|a, b| a.source == b.source && a.start == b.start && a.end == b.end);
+    drop_contained(&mut hits);
     let score = score::risk_score(
         ctx.metadata.action_type,
         ctx.country.region(),
