@@ -1,6 +1,8 @@
 //! Validating a 4 KiB answer with every built-in rule and 50 custom policies
 //! (docs/governor.md, "Performance"; target under 50 µs).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
