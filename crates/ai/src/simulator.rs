@@ -2,6 +2,12 @@
 //! no network, no cost. Its text is derived from the request alone (the same request always gets
 //! the same answer), its token counts are estimated as for a real model, and `max_tokens` and JSON
 //! mode are honoured.
+//!
+//! Demo lines (docs/ai-gateway.md, "The simulator"; docs/governor.md, "Trying it"): when the
+//! last user message has lines starting with `governor-demo:`, the answer is the text after the
+//! prefix of each such line, verbatim (trimmed, joined by newlines; a literal `\n` in it is a
+//! newline), instead of the generated words. Tests and demos get exactly the text that triggers
+//! a Governor rule, the same every time.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -52,11 +58,25 @@ fn now_s() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The prefix of a demo line.
+pub const DEMO_PREFIX: &str = "governor-demo:";
+
+/// The demo text of a user message: its `governor-demo:` lines, if any.
+fn demo_text(message: &str) -> Option<String> {
+    let lines: Vec<String> = message
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix(DEMO_PREFIX))
+        .map(|rest| rest.trim().replace("\\n", "\n"))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
 /// The simulated text and why it ended (`stop`, or `length` when cut at `max_tokens`).
 fn text_for(model: &str, req: &ChatRequest) -> (String, String, u64) {
     let seed = seed(model, req);
     let mut rng = Rng(seed | 1);
     let last_user = req.messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.plain_text());
+    let demo = last_user.as_deref().and_then(demo_text);
     let topic: String = last_user.unwrap_or_default().split_whitespace().take(8).collect::<Vec<_>>().join(" ");
     let mut body = String::new();
     for _ in 0..2 + rng.next(3) {
@@ -75,7 +95,13 @@ fn text_for(model: &str, req: &ChatRequest) -> (String, String, u64) {
         body.push_str(". ");
     }
     let body = body.trim_end();
-    let text = if req.json_mode {
+    let text = if let Some(demo) = demo {
+        if req.json_mode {
+            serde_json::json!({"simulated": true, "reply": demo}).to_string()
+        } else {
+            demo
+        }
+    } else if req.json_mode {
         serde_json::json!({"simulated": true, "topic": topic, "reply": body}).to_string()
     } else if topic.is_empty() {
         format!("Simulated reply. {body}")
@@ -219,6 +245,34 @@ mod tests {
         assert_eq!(a.usage.completion, estimate_text(&a.text));
         assert_eq!(a.usage.prompt, estimate_prompt(&req("Hello there").messages));
         assert_eq!(a.finish_reason, "stop");
+    }
+
+    #[test]
+    fn demo_lines_are_answered_verbatim() {
+        let text = "Please answer.\ngovernor-demo: Your card 4111 1111 1111 1111 was charged.\n  governor-demo:  Mail a@example.com  ";
+        let c = complete("m", &req(text));
+        assert_eq!(c.text, "Your card 4111 1111 1111 1111 was charged.\nMail a@example.com");
+        assert_eq!(c.text, complete("m", &req(text)).text);
+        assert_eq!(c.finish_reason, "stop");
+        let pem = complete("m", &req("governor-demo: -----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----"));
+        assert_eq!(pem.text, "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----");
+        let mut r = req("governor-demo: \"quoted\" text");
+        r.json_mode = true;
+        let v: serde_json::Value = serde_json::from_str(&complete("m", &r).text).unwrap();
+        assert_eq!(v["reply"], "\"quoted\" text");
+        // Only the last user message counts, and a line must start with the prefix.
+        assert!(complete("m", &req("say governor-demo: x")).text.starts_with("Simulated reply"));
+        let mut two = req("governor-demo: first");
+        two.messages.push(Message::text(Role::Assistant, "ok"));
+        two.messages.push(Message::text(Role::User, "hello"));
+        assert!(complete("m", &two).text.starts_with("Simulated reply"));
+        // Streamed, the same text.
+        let mut s = SimStream::new("m", &req(text), Duration::ZERO);
+        let mut streamed = String::new();
+        while let Some(ch) = s.next_chunk() {
+            streamed.push_str(&ch.text);
+        }
+        assert_eq!(streamed, c.text);
     }
 
     #[test]

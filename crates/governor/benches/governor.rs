@@ -1,5 +1,6 @@
 //! Validating a 4 KiB answer with every built-in rule and 50 custom policies
 //! (docs/governor.md, "Performance"; target under 50 µs).
+
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;

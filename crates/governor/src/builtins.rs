@@ -282,15 +282,26 @@ fn prev_char(text: &str, s: usize) -> Option<char> {
 }
 
 fn phone_international(text: &str, s: usize, mut e: usize) -> Option<(usize, usize)> {
-    // A closing parenthesis the pattern took without its opening one is not part of the number.
-    let m = &text[s..e];
-    if m.ends_with(')') && m.matches('(').count() < m.matches(')').count() {
-        e -= 1;
+    if prev_char(text, s).is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return None;
     }
-    let n = digits(&text[s..e]).len();
-    let glued = next_char(text, e).is_some_and(|c| c.is_ascii_alphanumeric());
-    let after_word = prev_char(text, s).is_some_and(|c| c.is_ascii_alphanumeric());
-    ((8..=15).contains(&n) && !glued && !after_word).then_some((s, e))
+    loop {
+        // A closing parenthesis the pattern took without its opening one is not part of the number.
+        let m = &text[s..e];
+        if m.ends_with(')') && m.matches('(').count() < m.matches(')').count() {
+            e -= 1;
+        }
+        let n = digits(&text[s..e]).len();
+        if n < 8 {
+            return None;
+        }
+        if n <= 15 && !next_char(text, e).is_some_and(|c| c.is_ascii_alphanumeric()) {
+            return Some((s, e));
+        }
+        // Glued to more digits (the number runs on into another one): end at the last separator.
+        let cut = text[s..e].rfind([' ', '.', '-'])?;
+        e = s + cut;
+    }
 }
 
 fn phone_us(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
@@ -328,12 +339,24 @@ pub(crate) fn luhn(d: &[u8]) -> bool {
 }
 
 fn card(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
-    let d = digits(&text[s..e]);
-    let issuer = matches!(d.first(), Some(2..=6));
-    let varied = d.iter().any(|&x| Some(&x) != d.first());
-    let glued = prev_char(text, s).is_some_and(|c| c == '-' || c == '.' || c == '+')
-        || text[e..].starts_with(['-', '.']) && text[e + 1..].starts_with(|c: char| c.is_ascii_digit());
-    ((13..=19).contains(&d.len()) && issuer && varied && !glued && luhn(&d)).then_some((s, e))
+    if prev_char(text, s).is_some_and(|c| c == '-' || c == '.' || c == '+') {
+        return None;
+    }
+    // The pattern is greedy: a card followed by another group of digits ("… 1111 020 7946")
+    // is tried at each group end, longest first.
+    let m = &text[s..e];
+    let ends = std::iter::once(m.len()).chain(m.rmatch_indices([' ', '-']).map(|(i, _)| i));
+    for end in ends {
+        let d = digits(&m[..end]);
+        let issuer = matches!(d.first(), Some(2..=6));
+        let varied = d.iter().any(|&x| Some(&x) != d.first());
+        let rest = &text[s + end..];
+        let glued = rest.starts_with(['-', '.']) && rest[1..].starts_with(|c: char| c.is_ascii_digit());
+        if (13..=19).contains(&d.len()) && issuer && varied && !glued && luhn(&d) {
+            return Some((s, s + end));
+        }
+    }
+    None
 }
 
 /// IBAN lengths by country (the SWIFT IBAN registry).

@@ -52,7 +52,7 @@ pub(crate) static US_FTC_DISCLOSURE: Duty = Duty {
     notice: "This is not financial advice. Investments carry risk, and no return is guaranteed.",
 };
 
-/// Every duty, for the documentation and tests.
+/// Every duty.
 #[cfg(test)]
 pub(crate) static ALL: [&Duty; 4] = [&EU_HUMAN_REVIEW, &EU_AI_DISCLOSURE, &UK_HUMAN_REVIEW, &US_FTC_DISCLOSURE];
 

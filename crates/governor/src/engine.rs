@@ -50,7 +50,8 @@ pub(crate) fn scan(gov: &Governor, text: &str, target: Target, _ctx: &Context, p
             if rule.unbounded {
                 out.unbounded.push((m_start, m_end));
             }
-            if let Some((s, e)) = (rule.validate)(text, s, e) {
+            let Some((s, e)) = (rule.validate)(text, s, e) else { return false };
+            {
                 out.hits.push(Hit {
                     source: Source::Builtin { id: rule.id, label: rule.label },
                     category: rule.category,
@@ -60,16 +61,31 @@ pub(crate) fn scan(gov: &Governor, text: &str, target: Target, _ctx: &Context, p
                     shadow: false,
                 });
             }
+            true
         };
-        if rule.group == 0 {
-            for m in rule.regex.find_iter(text) {
-                push(m.start(), m.end(), m.start(), m.end(), &mut out);
-            }
-        } else {
-            for c in rule.regex.captures_iter(text) {
-                if let (Some(m), Some(g)) = (c.get(0), c.get(rule.group)) {
-                    push(m.start(), m.end(), g.start(), g.end(), &mut out);
+        // A candidate the validator refuses may hide a valid one overlapping it (a 16-digit run
+        // failing Luhn that starts one group before a card): bounded rules try again one
+        // character later. Unbounded rules move past the refused match, which keeps them linear.
+        let mut at = 0;
+        while at <= text.len() {
+            let (m_start, m_end, s, e) = if rule.group == 0 {
+                match rule.regex.find_at(text, at) {
+                    Some(m) => (m.start(), m.end(), m.start(), m.end()),
+                    None => break,
                 }
+            } else {
+                match rule.regex.captures_at(text, at) {
+                    Some(c) => match (c.get(0), c.get(rule.group)) {
+                        (Some(m), Some(g)) => (m.start(), m.end(), g.start(), g.end()),
+                        _ => break,
+                    },
+                    None => break,
+                }
+            };
+            if push(m_start, m_end, s, e, &mut out) || rule.unbounded {
+                at = m_end.max(m_start + 1);
+            } else {
+                at = m_start + text[m_start..].chars().next().map_or(1, char::len_utf8);
             }
         }
     }
@@ -219,6 +235,35 @@ pub(crate) fn appendices<'p>(hits: &[Hit], set: &'p PolicySet) -> Vec<&'p str> {
 /// The separator before each appended text.
 pub(crate) const APPEND_SEPARATOR: &str = "\n\n";
 
+/// Drops a personal-data or secret hit that lies strictly inside a longer one (the digits of an
+/// IBAN that also look like a phone number): the longer one is what the text holds. The
+/// redaction is the same either way, since the longer span covers it.
+fn drop_contained(hits: &mut Vec<Hit>) {
+    let redacting = |h: &Hit| matches!(h.category, Category::PersonalData | Category::Secret);
+    let mut order: Vec<usize> = (0..hits.len()).filter(|&i| redacting(&hits[i])).collect();
+    order.sort_by(|&a, &b| hits[a].start.cmp(&hits[b].start).then(hits[b].end.cmp(&hits[a].end)));
+    let mut inside = vec![false; hits.len()];
+    // The processed hit reaching furthest (ties: the earliest start).
+    let mut best: Option<(usize, usize)> = None;
+    for i in order {
+        let h = &hits[i];
+        if let Some((end, start)) = best {
+            if end > h.end || (end == h.end && start < h.start) {
+                inside[i] = true;
+                continue;
+            }
+        }
+        if best.is_none_or(|(end, _)| h.end > end) {
+            best = Some((h.end, h.start));
+        }
+    }
+    let mut i = 0;
+    hits.retain(|_| {
+        i += 1;
+        !inside[i - 1]
+    });
+}
+
 fn source_key(s: &Source) -> (u8, usize, &'static str) {
     match *s {
         Source::Builtin { id, .. } => (0, 0, id),
@@ -258,6 +303,7 @@ pub(crate) fn decide(
     }
     hits.sort_by(|a, b| (a.start, a.end, source_key(&a.source)).cmp(&(b.start, b.end, source_key(&b.source))));
     hits.dedup_by(|a, b| a.source == b.source && a.start == b.start && a.end == b.end);
+    drop_contained(&mut hits);
     let score = score::risk_score(
         ctx.metadata.action_type,
         ctx.country.region(),

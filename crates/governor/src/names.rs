@@ -70,21 +70,15 @@ named_enum! {
 
 named_enum! {
     /// What the Governor does with what it finds (a project setting).
+    #[derive(Default)]
     Mode, "mode" {
         /// Redact, apply policies, append notices, always deliver (the default).
+        #[default]
         Sanitize => "sanitize",
         /// Like `Sanitize`, but a high verdict or a matched `block` policy withholds the answer.
         Block => "block",
         /// Score and audit only: the text is delivered unchanged.
         Monitor => "monitor",
-    }
-}
-
-// The enum comes from the macro above, which has no way to mark a `#[default]` variant.
-#[allow(clippy::derivable_impls)]
-impl Default for Mode {
-    fn default() -> Mode {
-        Mode::Sanitize
     }
 }
 

@@ -1,6 +1,8 @@
 //! Table tests per built-in detector: true positives, and the near misses that must not match
 //! (docs/governor.md, "Rules").
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{check, delivered, rules};

@@ -275,13 +275,13 @@ impl Governed {
         started: Instant,
     ) {
         let record = self.record(state, audit_id, target, original, verdict, started);
-        state.audits.send(record).await;
+        state.audits.send(record, &state.metrics).await;
     }
 
     /// The audit of a stream the client left: written without waiting (from a `Drop`).
     pub(crate) fn audit_now(&self, state: &AppState, original: &str, verdict: &Verdict, started: Instant) {
         let record = self.record(state, &self.audit_id, Target::Response, original, verdict, started);
-        state.audits.send_now(record);
+        state.audits.send_now(record, &state.metrics);
     }
 
     fn record(

@@ -20,7 +20,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use regpilot_ai::{ChatStream, Chunk};
-use regpilot_governor::{Delivered, StreamGuard, StreamStep, Verdict};
+use regpilot_governor::{Delivered, Outcome, StreamGuard, StreamStep, Verdict};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -148,7 +148,14 @@ impl Pump {
                     self.ended = true;
                     let mut out = Vec::new();
                     if self.guard.is_some() {
-                        out.extend_from_slice(&self.finish_guard(true).await);
+                        let tail = self.take_tail(true).await;
+                        if self.is_blocked() {
+                            return Some(self.blocked_end());
+                        }
+                        if !tail.is_empty() {
+                            out.extend_from_slice(&self.text_event(&tail));
+                        }
+                        out.extend_from_slice(&self.encode_governor());
                     }
                     out.extend_from_slice(&self.encode_end());
                     self.record("ok");
@@ -162,7 +169,7 @@ impl Pump {
                     // covers the text received.
                     let mut out = Vec::new();
                     if self.guard.is_some() {
-                        self.finish_guard(false).await;
+                        self.take_tail(false).await;
                         out.extend_from_slice(&self.encode_governor());
                     }
                     out.extend_from_slice(&self.encode_error(&message, code));
@@ -221,19 +228,15 @@ impl Pump {
                 verdict.delivered = delivered_so_far(&g.original, &g.sent);
                 g.verdict = Some(verdict);
                 self.audit_stream().await;
-                self.ended = true;
-                self.record("blocked");
-                let mut out = self.encode_governor().to_vec();
-                out.extend_from_slice(&self.encode_error(
-                    "The answer was cut: the Governor found it high-risk (mode block)",
-                    "GOVERNOR_BLOCKED",
-                ));
-                return Some(Bytes::from(out));
+                return Some(self.blocked_end());
             }
         };
         let ends = chunk.finish_reason.is_some() || chunk.usage_only;
         if ends {
             text.push_str(&self.take_tail(true).await);
+            if self.is_blocked() {
+                return Some(self.blocked_end());
+            }
         }
         if let Some(g) = self.guard.as_mut() {
             g.sent.push_str(&text);
@@ -242,32 +245,35 @@ impl Pump {
         (!out.is_empty()).then(|| Bytes::from(out))
     }
 
+    /// Whether the Governor's verdict on this stream withholds it (mode block).
+    fn is_blocked(&self) -> bool {
+        self.guard.as_ref().and_then(|g| g.verdict.as_ref()).is_some_and(|v| v.outcome == Outcome::Blocked)
+    }
+
+    /// Mode block and a high-risk answer: the Governor's result and the error event end it.
+    fn blocked_end(&mut self) -> Bytes {
+        self.ended = true;
+        self.record("blocked");
+        let mut out = self.encode_governor().to_vec();
+        out.extend_from_slice(
+            &self.encode_error("The answer was cut: the Governor found it high-risk (mode block)", "GOVERNOR_BLOCKED"),
+        );
+        Bytes::from(out)
+    }
+
     /// Ends the guard: what it held back (already checked) and the verdict, audited. When the
-    /// tail will not be sent (`send_tail` false: the stream failed), the audit's delivered text
-    /// is what was sent before.
+    /// tail will not be sent (`send_tail` false: the stream failed, or the verdict withholds
+    /// the answer), the audit's delivered text is what was sent before.
     async fn take_tail(&mut self, send_tail: bool) -> String {
         let Some(g) = self.guard.as_mut() else { return String::new() };
         let Some(guard) = g.guard.take() else { return String::new() };
         let (tail, mut verdict) = guard.finish();
-        if !send_tail {
+        if !send_tail || verdict.delivered == Delivered::Withheld {
             verdict.delivered = delivered_so_far(&g.original, &g.sent);
         }
         g.verdict = Some(verdict);
         self.audit_stream().await;
         tail
-    }
-
-    /// At the end of a governed stream: the tail (when `send_tail`) and the Governor's result.
-    async fn finish_guard(&mut self, send_tail: bool) -> Vec<u8> {
-        let tail = self.take_tail(send_tail).await;
-        let mut out = Vec::new();
-        if send_tail && !tail.is_empty() {
-            out.extend_from_slice(&self.text_event(&tail));
-        }
-        if send_tail {
-            out.extend_from_slice(&self.encode_governor());
-        }
-        out
     }
 
     async fn audit_stream(&self) {

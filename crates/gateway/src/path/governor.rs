@@ -107,6 +107,8 @@ pub struct AuditSink {
 
 /// Validations the channel holds before requests wait for the writer.
 const AUDIT_QUEUE: usize = 16_384;
+/// How long a request waits for room in a full audit queue.
+const AUDIT_QUEUE_WAIT: Duration = Duration::from_secs(1);
 /// Validations written per transaction at most.
 const AUDIT_BATCH: usize = 512;
 
@@ -116,15 +118,24 @@ impl AuditSink {
         AuditSink { tx: None }
     }
 
-    pub(crate) async fn send(&self, record: ValidationRecord) {
-        match &self.tx {
-            Some(tx) => {
-                if tx.send(record).await.is_err() {
-                    tracing::error!("governor audit writer has stopped; a validation was not recorded");
-                }
+    /// Queues a validation. When the queue is full (the store has been failing for a while),
+    /// the request waits up to [`AUDIT_QUEUE_WAIT`], then the audit is counted as lost and
+    /// logged, and the answer is delivered: a store outage does not stop the AI routes.
+    pub(crate) async fn send(&self, record: ValidationRecord, metrics: &Metrics) {
+        let Some(tx) = &self.tx else {
+            tracing::debug!(audit_id = %record.audit_id, "governor audits are not recorded by this server state");
+            return;
+        };
+        let audit_id = record.audit_id.clone();
+        match tokio::time::timeout(AUDIT_QUEUE_WAIT, tx.send(record)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                metrics.governor.audits_lost(1);
+                tracing::error!(%audit_id, "governor audit writer has stopped; a validation was not recorded");
             }
-            None => {
-                tracing::debug!(audit_id = %record.audit_id, "governor audits are not recorded by this server state")
+            Err(_) => {
+                metrics.governor.audits_lost(1);
+                tracing::error!(%audit_id, "governor audit queue full (is the store failing?); a validation was not recorded");
             }
         }
     }
@@ -133,9 +144,10 @@ impl AuditSink {
 impl AuditSink {
     /// Hands a validation over without waiting; when the writer is far behind it is lost, and
     /// counted (only a stream the client left takes this path).
-    pub(crate) fn send_now(&self, record: ValidationRecord) {
+    pub(crate) fn send_now(&self, record: ValidationRecord, metrics: &Metrics) {
         if let Some(tx) = &self.tx {
             if tx.try_send(record).is_err() {
+                metrics.governor.audits_lost(1);
                 tracing::error!("governor audit queue full; the audit of a cancelled stream was not recorded");
             }
         }

@@ -6,7 +6,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 
 use super::access::PageAccess;
 use super::assets;
-use super::pages::{account, alerts, key, keys, login, projects};
+use super::pages::{account, alerts, governor, key, keys, login, projects};
 use super::state::DashState;
 
 /// One dashboard page: method, path template, what it requires, and its handler.
@@ -46,5 +46,7 @@ pub(crate) fn page_table() -> Vec<PageDef> {
         page(M::POST, "/projects/{id}/keys/{key_id}/{action}", Manage, keys::apply),
         page(M::GET, "/projects/{id}/alerts", Session, alerts::list),
         page(M::POST, "/projects/{id}/alerts/{alert_id}/ack", Manage, alerts::ack),
+        page(M::GET, "/projects/{id}/governor", Session, governor::page),
+        page(M::POST, "/projects/{id}/governor", Manage, governor::save),
     ]
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod alerts;
+pub(crate) mod governor;
 pub(crate) mod key;
 pub(crate) mod keys;
 pub(crate) mod login;

@@ -56,7 +56,7 @@ pub(crate) fn count(n: i64) -> String {
     }
 }
 
-/// The project's sub-navigation: AI Gateway → Overview, Manage Keys, Alerts.
+/// The project's sub-navigation: AI Gateway → Overview, Manage Keys, Alerts, Governor.
 pub(crate) fn project_nav(project_id: &str, project_name: &str, current: &str) -> String {
     let id = esc(project_id);
     let link = |href: String, label: &str| {
@@ -64,11 +64,12 @@ pub(crate) fn project_nav(project_id: &str, project_name: &str, current: &str) -
         format!(r#"<a href="{href}"{here}>{label}</a>"#)
     };
     format!(
-        r#"<p class="crumbs"><a href="/">Projects</a> › {} › AI Gateway</p><nav class="tabs">{}{}{}</nav>"#,
+        r#"<p class="crumbs"><a href="/">Projects</a> › {} › AI Gateway</p><nav class="tabs">{}{}{}{}</nav>"#,
         esc(project_name),
         link(format!("/projects/{id}"), "Overview"),
         link(format!("/projects/{id}/keys"), "Manage Keys"),
         link(format!("/projects/{id}/alerts"), "Alerts"),
+        link(format!("/projects/{id}/governor"), "Governor"),
     )
 }
 
