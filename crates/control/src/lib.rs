@@ -7,8 +7,10 @@ mod alerts;
 mod bootstrap;
 mod compliance;
 mod error;
+mod found;
 mod ids;
 mod keys;
+mod leaks;
 mod passwords;
 mod plans;
 mod projects;
@@ -25,7 +27,9 @@ pub use compliance::{
     SeverityCounts, ViolationPatch, ViolationStatus, ViolationView, SCORE_FORMULA,
 };
 pub use error::ControlError;
+pub use found::{FoundStatus, SecretKind, SecretStatus, MAX_STATUS_DIGESTS};
 pub use keys::{CreatedKey, KeyStatus, KeyView, NewKey};
+pub use leaks::{LeakAction, LeakLabel, LeakReportItem, LeakVerdict, ReportedToken, MAX_LEAK_REPORT_ITEMS};
 pub use passwords::{PasswordHashing, BUSY_RETRY_AFTER_SECS, HASH_WAIT};
 pub use plans::{Limits, Plan};
 pub use projects::{NewProject, ProjectView};
