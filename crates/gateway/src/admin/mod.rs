@@ -1,11 +1,12 @@
 //! The control plane's HTTP side: what a person or an operator's script calls, not what every
 //! AI request goes through. The key-protected compliance and usage routes, the probes and
-//! metrics ([`system`], [`health`]), the OpenAPI document, and the web [`dashboard`] (its own
+//! metrics ([`system`], [`health`]), leak reports ([`leaks`]), the OpenAPI document, and the web [`dashboard`] (its own
 //! page table, layer and state).
 
 pub(crate) mod compliance;
 pub(crate) mod dashboard;
 pub(crate) mod health;
+pub(crate) mod leaks;
 pub(crate) mod openapi;
 pub(crate) mod system;
 pub(crate) mod usage;
