@@ -76,14 +76,14 @@ fn bearer(value: &str) -> Option<&str> {
 /// only alerted on) and a `key_leaked` alert names where it was found; anything else changes
 /// nothing. The answer lists every item in order, with its display prefix only.
 #[utoipa::path(
-    post, path = "/api/leaks", tag = "leaks",
+    post, path = "/api/leaks", tag = "leaks", operation_id = "report_leaks",
     request_body(content = Vec<LeakReportItem>, description = "At most 1000 items"),
     responses(
         (status = 200, body = Vec<LeakVerdict>, description = "One verdict per item, in order"),
         (status = 400, body = ErrorBody, description = "Not a JSON array of reports, or an item with a bad field (`INVALID_REQUEST`, `field`)"),
         (status = 401, body = ErrorBody, description = "No reporter token, or the wrong one (`INVALID_REPORTER_TOKEN`)"),
         (status = 404, body = ErrorBody, description = "No `leak_reporter_token` is configured: the endpoint is off"),
-        (status = 413, body = ErrorBody),
+        (status = 413, body = ErrorBody, description = "Body over `max_body_bytes`"),
     )
 )]
 pub(crate) async fn report(
