@@ -87,7 +87,7 @@ pub struct LeakReportItem {
 }
 
 /// What became of one reported string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeakLabel {
     /// A live key, now deactivated.
@@ -104,7 +104,7 @@ pub enum LeakLabel {
 }
 
 /// The answer for one reported string, in the order reported. Never the string itself.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LeakVerdict {
     /// The display prefix (first 12 and last 4 characters) of a checksum-valid string; null
     /// for an invalid one, of which nothing is echoed.
