@@ -88,7 +88,7 @@ impl Finder {
     pub fn with_chunk(chunk: usize) -> Finder {
         let chunk = chunk.max(BINARY_PROBE);
         Finder {
-            buf: Vec::with_capacity(chunk + CARRY + 1),
+            buf: Vec::new(),
             chunk,
             keys: memmem::Finder::new(b"k_").into_owned(),
             tokens: memmem::Finder::new(b"rpa_").into_owned(),
@@ -98,50 +98,55 @@ impl Finder {
     /// Reads `input` to its end. With `skip_binary`, stops after the first chunk of a binary.
     pub fn scan(&mut self, input: &mut dyn Read, skip_binary: bool) -> io::Result<Scanned> {
         let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
+        // Allocated (and zeroed) once: each round reads into it in place.
+        buf.resize(self.chunk + CARRY + 1, 0);
         let result = self.scan_with(&mut buf, input, skip_binary);
         self.buf = buf;
         result
     }
 
-    fn scan_with(&self, buf: &mut Vec<u8>, input: &mut dyn Read, skip_binary: bool) -> io::Result<Scanned> {
+    fn scan_with(&self, buf: &mut [u8], input: &mut dyn Read, skip_binary: bool) -> io::Result<Scanned> {
         let mut hits = Vec::new();
         let mut pos = Position { line: 1, column_chars: 0 };
         let mut total = 0u64;
-        // `buf[..from]` is context already scanned (the byte before the first new start).
-        let mut from = 0usize;
+        // `buf[..from]` is context already scanned (the byte before the first new start), and
+        // `buf[..len]` holds data.
+        let (mut from, mut len) = (0usize, 0usize);
         let mut first = true;
         loop {
-            let filled = fill(buf, self.chunk + CARRY + 1, input)?;
+            let filled = fill(buf, len, input)?;
             total += filled as u64;
-            let eof = buf.len() < self.chunk + CARRY + 1;
-            if first && skip_binary && memchr::memchr(0, &buf[..buf.len().min(BINARY_PROBE)]).is_some() {
+            len += filled;
+            let eof = len < buf.len();
+            let data = &buf[..len];
+            if first && skip_binary && memchr::memchr(0, &data[..len.min(BINARY_PROBE)]).is_some() {
                 return Ok(Scanned::Binary);
             }
             first = false;
             // Starts before `until` are decided in this round; the rest come back with the next.
-            let until = if eof { buf.len() } else { buf.len() - CARRY };
+            let until = if eof { len } else { len - CARRY };
             let mut cursor = from;
-            let mut found = self.candidates(buf, from, until);
+            let mut found = self.candidates(data, from, until);
             found.sort_unstable_by_key(|(start, _)| *start);
             for (start, kind) in found {
-                pos.advance(&buf[cursor..start]);
+                pos.advance(&data[cursor..start]);
                 cursor = start;
-                let end = start + token_len(buf, start, kind);
+                let end = start + token_len(data, start, kind);
                 hits.push(Hit {
                     kind,
                     line: pos.line,
                     column: pos.column_chars + 1,
-                    secret: String::from_utf8_lossy(&buf[start..end]).into_owned(),
+                    secret: String::from_utf8_lossy(&data[start..end]).into_owned(),
                 });
             }
-            pos.advance(&buf[cursor..until]);
+            pos.advance(&data[cursor..until]);
             if eof {
                 return Ok(Scanned::Text { hits, bytes: total });
             }
             // Keep the undecided tail and the one byte before it.
             let keep_from = until - 1;
-            buf.drain(..keep_from);
+            buf.copy_within(keep_from..len, 0);
+            len -= keep_from;
             from = 1;
         }
     }
@@ -173,26 +178,18 @@ impl Finder {
     }
 }
 
-/// Reads until `buf` holds `want` bytes or the input ends; returns the bytes read.
-fn fill(buf: &mut Vec<u8>, want: usize, input: &mut dyn Read) -> io::Result<usize> {
-    let before = buf.len();
-    while buf.len() < want {
-        let len = buf.len();
-        buf.resize(want, 0);
-        match input.read(&mut buf[len..]) {
-            Ok(0) => {
-                buf.truncate(len);
-                break;
-            }
-            Ok(n) => buf.truncate(len + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
-            Err(e) => {
-                buf.truncate(len);
-                return Err(e);
-            }
+/// Reads into `buf[len..]` until it is full or the input ends; returns the bytes read.
+fn fill(buf: &mut [u8], len: usize, input: &mut dyn Read) -> io::Result<usize> {
+    let mut at = len;
+    while at < buf.len() {
+        match input.read(&mut buf[at..]) {
+            Ok(0) => break,
+            Ok(n) => at += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
-    Ok(buf.len() - before)
+    Ok(at - len)
 }
 
 /// The candidate's length by its prefix: `sk_prod_` keys are 46 bytes, other keys 45, tokens 42.
