@@ -174,7 +174,10 @@ impl Control {
             alert_raised: false,
         };
         let Some(kind) = verdict.kind else { return Ok(verdict) };
-        verdict.token_prefix = Some(regpilot_keys::display_prefix_of(token));
+        let shown = regpilot_keys::display_prefix_of(token);
+        // The echoed `type` is the reporter's text; it must not carry the secret back either.
+        verdict.token_type = verdict.token_type.replace(token, &shown);
+        verdict.token_prefix = Some(shown);
         verdict.label = LeakLabel::Unknown;
         // Admin tokens are kept apart from keys; this store's key table cannot act on them.
         if kind != SecretKind::ApiKey {

@@ -133,6 +133,10 @@ each_backend!(a_live_key_is_deactivated_once_and_a_replay_changes_nothing, |c: C
     assert_eq!(first[0].token_prefix.as_deref(), Some(live.key.prefix.as_str()));
     assert_eq!(first[0].kind, Some(SecretKind::ApiKey));
     assert_eq!(first[0].token_type, "regpilot_api_key");
+    let mut echoed = item(live.secret.expose(), "u");
+    echoed.token_type = format!("found {secret}");
+    let v = c.report_leaks(&[echoed], LeakAction::Deactivate).await.unwrap();
+    assert_eq!(v[0].token_type, format!("found {}", live.key.prefix), "the secret is cut out of the echoed type");
     assert_eq!(c.get_key(&live.key.id).await.unwrap().status, KeyStatus::Inactive);
 
     let alerts = c.list_alerts(&pid, true).await.unwrap();

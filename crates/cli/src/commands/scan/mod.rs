@@ -133,6 +133,9 @@ fn scan_inputs(paths: &[PathBuf]) -> Result<(Vec<Finding>, Totals), Failure> {
     let mut findings = Vec::new();
     let mut totals = Totals::default();
     let stdin_only = [PathBuf::from("-")];
+    if paths.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(Failure::usage("give the files or directories to scan (`.` for this one), or pipe text in"));
+    }
     let paths = if paths.is_empty() { &stdin_only[..] } else { paths };
     for path in paths {
         if path.as_os_str() == "-" {
