@@ -146,7 +146,7 @@ impl Output<'_> {
                     "ruleId": rule,
                     "ruleIndex": index,
                     "level": level,
-                    "message": { "text": format!("A RegPilot {} ({}) is committed here.{state}", describe(&f.hit), f.prefix) },
+                    "message": { "text": format!("A RegPilot {} ({}) is written here.{state}", describe(&f.hit), f.prefix) },
                     "locations": [{
                         "physicalLocation": {
                             "artifactLocation": { "uri": uri_of(&f.path) },
