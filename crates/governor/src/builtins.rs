@@ -202,10 +202,11 @@ pub(crate) struct Builtins {
     pub marker_owner: Vec<Marker>,
 }
 
-/// ASCII word boundaries: the fast engines need them (a Unicode `\b` makes the lazy DFA give
-/// up on non-ASCII text), and every built-in pattern is ASCII.
+/// ASCII word boundaries and digits: the fast engines need them (a Unicode `\b` makes the lazy
+/// DFA give up on non-ASCII text, a Unicode `\d` is hundreds of ranges), and every built-in
+/// pattern is about ASCII.
 fn ascii_boundaries(p: &str) -> String {
-    p.replace(r"\b", r"(?-u:\b)")
+    p.replace(r"\b", r"(?-u:\b)").replace(r"\d", "[0-9]")
 }
 
 fn automaton(words: &[String]) -> AhoCorasick {
