@@ -23,7 +23,7 @@ mod policy;
 mod score;
 mod stream;
 
-pub use builtins::list_versions;
+pub use builtins::{builtin_rules, list_versions};
 pub use country::{Country, Region};
 pub use metadata::{Metadata, MetadataError, MAX_FIELD_CHARS, MAX_TAGS};
 pub use names::{ActionType, AppliesTo, Category, Level, Mode, Outcome, PolicyAction, Severity, Target, UnknownName};
