@@ -320,6 +320,28 @@ fn phone_international(text: &str, s: usize, mut e: usize) -> Option<(usize, usi
     }
 }
 
+/// Whether `text[..s]` ends in the head of an IBAN-shaped run (`DE88 3704 `): the digits that
+/// follow continue it (its check digits failed, or it is an account number of another shape)
+/// and are not a phone or card number of their own.
+fn continues_iban(text: &str, s: usize) -> bool {
+    let b = text.as_bytes();
+    let mut i = s;
+    while i >= 5 && b[i - 1] == b' ' {
+        let g = &b[i - 5..i - 1];
+        if !g.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+            return false;
+        }
+        let start = i - 5;
+        let head =
+            g[0].is_ascii_uppercase() && g[1].is_ascii_uppercase() && g[2].is_ascii_digit() && g[3].is_ascii_digit();
+        if head && (start == 0 || !b[start - 1].is_ascii_alphanumeric()) {
+            return true;
+        }
+        i = start;
+    }
+    false
+}
+
 fn phone_us(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
     // "(555) 123-4567" and "555-123-4567", not the tail of a longer digit group.
     let before = prev_char(text, s);
@@ -329,7 +351,8 @@ fn phone_us(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
 fn phone_national(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
     let n = digits(&text[s..e]).len();
     let before = prev_char(text, s);
-    ((9..=12).contains(&n) && !before.is_some_and(|c| c == '-' || c == '.' || c == '+' || c == '/')).then_some((s, e))
+    let joined = before.is_some_and(|c| c == '-' || c == '.' || c == '+' || c == '/');
+    ((9..=12).contains(&n) && !joined && !continues_iban(text, s)).then_some((s, e))
 }
 
 pub(crate) fn luhn(d: &[u8]) -> bool {
@@ -355,7 +378,7 @@ pub(crate) fn luhn(d: &[u8]) -> bool {
 }
 
 fn card(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
-    if prev_char(text, s).is_some_and(|c| c == '-' || c == '.' || c == '+') {
+    if prev_char(text, s).is_some_and(|c| c == '-' || c == '.' || c == '+') || continues_iban(text, s) {
         return None;
     }
     // The pattern is greedy: a card followed by another group of digits ("… 1111 020 7946")
@@ -604,6 +627,18 @@ mod tests {
             let row = format!("| `{id}` | {} | {} |", category.as_str(), severity.as_str());
             assert!(docs.contains(&row), "docs/governor.md lacks the row {row}");
         }
+    }
+
+    #[test]
+    fn iban_shaped_runs() {
+        let t = "to DE88 3704 0044 0532";
+        assert!(continues_iban(t, t.find("0044").unwrap()));
+        assert!(continues_iban(t, t.find("3704").unwrap()));
+        assert!(!continues_iban(t, t.find("DE88").unwrap()));
+        let t = "Call us on 020 7946 0958";
+        assert!(!continues_iban(t, t.find("020").unwrap()));
+        let t = "XDE88 3704 0044";
+        assert!(!continues_iban(t, t.find("0044").unwrap()));
     }
 
     #[test]
