@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Client-level tests: real clients (the official openai Python SDK, curl, Python requests,
-# TypeScript fetch on node) against the real regpilot binary and the mock upstream
-# (tests/clients, run with pytest). Installs what they need on first use:
+# TypeScript fetch on node) against the real regpilot binary and the mock upstream, and
+# `regpilot scan`'s SARIF validated against the schema with jsonschema (tests/clients, run
+# with pytest). Installs what they need on first use:
 #   - a venv in target/clients-venv with tests/clients/requirements.txt (pinned), falling back
 #     to installing python3-venv (as root) or to `pip install --target target/clients-pydeps`;
 #   - tests/clients/node_modules (typescript, pinned by package-lock.json);
@@ -57,7 +58,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   fi
   echo "$WANT" > "$STAMP"
 fi
-"$PY" -c 'import openai, requests, pytest; print(f"openai {openai.__version__}, requests {requests.__version__}, pytest {pytest.__version__}")'
+"$PY" -c 'import openai, requests, pytest, jsonschema; print(f"openai {openai.__version__}, requests {requests.__version__}, pytest {pytest.__version__}")'
 
 echo "== TypeScript toolchain"
 if [ ! -f tests/clients/node_modules/typescript/package.json ] \

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,6 +54,46 @@ pub enum Command {
     /// A project's custom Governor policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Find RegPilot keys and admin tokens in files, directories and standard input.
+    ///
+    /// Exit status: 1 when one is found (with --check: a live one), 2 when an input cannot be
+    /// read or a check fails, 0 when clean. Secrets are shown by display prefix only.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories (directories honour .gitignore and skip binaries); `-` or none:
+    /// standard input.
+    pub paths: Vec<PathBuf>,
+    /// Ask whether each secret found is live, inactive, deleted, expired or unknown (by
+    /// digest): the store of --database-url, or the gateway of --server.
+    #[arg(long)]
+    pub check: bool,
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+    /// A running gateway: --check asks it (with the admin token in REGPILOT_ADMIN_TOKEN) instead of
+    /// the store; --report sends to it.
+    #[arg(long, env = "REGPILOT_SERVER")]
+    pub server: Option<String>,
+    /// Report every secret found to the gateway's POST /api/leaks (live keys get deactivated
+    /// or alerted on, as the gateway's leak_action says).
+    #[arg(long)]
+    pub report: bool,
+    /// The gateway's leak reporter token, for --report.
+    #[arg(long, env = "REGPILOT_LEAK_REPORTER_TOKEN", hide_env_values = true)]
+    pub reporter_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// One line per finding: path:line:column: prefix, what it is, [status].
+    Text,
+    /// One JSON object (the same as --json).
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,8 +29,16 @@ impl Failure {
         }
     }
 
+    /// An exit status whose reason was already printed (`scan` finding a secret).
+    pub fn silent(code: &'static str, exit: i32) -> Failure {
+        Failure { message: String::new(), code, exit }
+    }
+
     /// Prints to stderr (and as JSON on stdout with `--json`); returns the exit status.
     pub fn report(self, json: bool) -> i32 {
+        if self.message.is_empty() {
+            return self.exit;
+        }
         eprintln!("error: {}", self.message);
         if json {
             println!("{}", serde_json::json!({ "error": self.message, "code": self.code }));

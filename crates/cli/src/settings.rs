@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use regpilot_ai::AiConfig;
-use regpilot_control::SessionPolicy;
-use regpilot_gateway::{ConnLimits, FailureMode, GatewayConfig, RecorderConfig};
+use regpilot_control::{LeakAction, SessionPolicy};
+use regpilot_gateway::{ConnLimits, FailureMode, GatewayConfig, LeakReporterToken, LeakResponse, RecorderConfig};
 use serde::Deserialize;
 
 #[cfg(test)]
@@ -374,6 +374,33 @@ impl Settings {
                 )
                 .default(false),
             )?,
+            leaks: LeakResponse {
+                reporter_token: src
+                    .read_opt(
+                        Setting::new(
+                            "leak_reporter_token",
+                            "REGPILOT_LEAK_REPORTER_TOKEN",
+                            "The secret a leak reporter sends as `Authorization: Bearer …` to `POST /api/leaks`.",
+                        )
+                        .section("Leak response")
+                        .note("Unset: the endpoint answers 404. Prefer the environment variable to the file.")
+                        .unset("none (leak reports off)", "\"a-long-random-string\""),
+                    )?
+                    .and_then(|t: String| LeakReporterToken::new(&t)),
+                action: src
+                    .read(
+                        Setting::new(
+                            "leak_action",
+                            "REGPILOT_LEAK_ACTION",
+                            "What a leak report does to a live key: `deactivate` (refused everywhere within 1 s) \
+                             or `alert` (a `key_leaked` alert only).",
+                        )
+                        .default(LeakAction::Deactivate.as_str().to_owned()),
+                    )?
+                    .trim()
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("leak_action: {e}"))?,
+            },
             ai,
         };
         Ok(Settings { listen, database_url, database_timeout, gateway })

@@ -8,8 +8,10 @@ mod bootstrap;
 mod compliance;
 mod error;
 mod governor;
+mod found;
 mod ids;
 mod keys;
+mod leaks;
 mod passwords;
 mod plans;
 mod projects;
@@ -31,7 +33,9 @@ pub use governor::{
     GovernorSettingsPatch, GovernorSettingsView, LevelCounts, NewPolicy, PolicyPatch, PolicyView, ValidationRecord,
     ViolationThreshold, AUDIT_PAGE_MAX, MAX_POLICIES,
 };
+pub use found::{FoundStatus, SecretKind, SecretStatus, MAX_STATUS_DIGESTS};
 pub use keys::{CreatedKey, KeyStatus, KeyView, NewKey};
+pub use leaks::{LeakAction, LeakLabel, LeakReportItem, LeakVerdict, ReportedToken, MAX_LEAK_REPORT_ITEMS};
 pub use passwords::{PasswordHashing, BUSY_RETRY_AFTER_SECS, HASH_WAIT};
 pub use plans::{Limits, Plan};
 pub use projects::{NewProject, ProjectView};

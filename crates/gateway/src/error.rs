@@ -20,6 +20,8 @@ pub(crate) const HEADERS_CHECKED: [&str; 6] =
 #[derive(Debug)]
 pub(crate) enum ApiError {
     MissingKey,
+    /// `POST /api/leaks` without the configured reporter token, or with another one.
+    InvalidReporterToken,
     /// Malformed, bad checksum, unknown, inactive, deleted or expired: one answer for all.
     /// `with_authenticated` adds `"authenticated": false` (the health route).
     InvalidKey {
@@ -175,7 +177,9 @@ impl Body<'_> {
 impl ApiError {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
-            ApiError::MissingKey | ApiError::InvalidKey { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::MissingKey | ApiError::InvalidKey { .. } | ApiError::InvalidReporterToken => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -235,6 +239,9 @@ impl ApiError {
         let body = match &self {
             ApiError::MissingKey => {
                 Body { headers_checked: Some(&HEADERS_CHECKED), ..Body::new("Missing API key", "MISSING_API_KEY") }
+            }
+            ApiError::InvalidReporterToken => {
+                Body::new("Missing or invalid leak reporter token", "INVALID_REPORTER_TOKEN")
             }
             ApiError::InvalidKey { with_authenticated } => Body {
                 authenticated: with_authenticated.then_some(false),

@@ -27,6 +27,7 @@ mod server;
 mod state;
 
 pub use admin::dashboard::state::Dashboard;
+pub use admin::leaks::{LeakReporterToken, LeakResponse};
 pub use conn::{default_max_connections, serve_connections, ConnLimits};
 pub use path::access::Access;
 pub use path::auth::{find_key, verify, AuthOutcome, Presented};

@@ -12,7 +12,7 @@ use regpilot_keys::Scope;
 use crate::admin::dashboard::guard::{page_layer, PageCtx};
 use crate::admin::dashboard::state::{DashShared, DashState, Dashboard};
 use crate::admin::dashboard::table::page_table;
-use crate::admin::{compliance, governor, health, openapi, system, usage};
+use crate::admin::{compliance, governor, health, leaks, openapi, system, usage};
 use crate::ai::{chat, openai};
 use crate::error::{ApiError, Dialect};
 use crate::metrics::method_label;
@@ -71,6 +71,7 @@ pub fn route_table() -> Vec<RouteDef> {
         route(M::GET, "/api/ai/models", Needs(Scope::Models), chat::models),
         route(M::POST, "/v1/chat/completions", Needs(Scope::Chat), openai::chat_completions),
         route(M::GET, "/v1/models", Needs(Scope::Models), openai::models),
+        route(M::POST, "/api/leaks", Access::LeakReporter, leaks::report),
     ]
 }
 

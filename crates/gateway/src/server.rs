@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::dashboard::state::Dashboard;
+use crate::admin::leaks::LeakResponse;
 use crate::conn::{raise_fd_limit, serve_connections, ConnLimits};
 use crate::path::client_ip::TrustedProxies;
 use crate::path::feed::spawn_follower;
@@ -60,6 +61,9 @@ pub struct GatewayConfig {
     pub login_hash_concurrency: usize,
     /// Whether Governor audits keep the delivered text (else only its digest).
     pub governor_store_content: bool,
+    /// `POST /api/leaks`: the reporter token (the endpoint answers 404 without one) and what
+    /// a report does to a live key.
+    pub leaks: LeakResponse,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +123,8 @@ pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> R
         .with_limiter(Arc::new(limiter))
         .with_usage(usage)
         .with_trusted_proxies(config.trusted_proxies.clone())
-        .with_ai(ai);
+        .with_ai(ai)
+        .with_leak_response(config.leaks.clone());
     let dashboard = Arc::new(Dashboard::new(config.session_policy, config.secure_cookies));
 
     state.load_index().await?;

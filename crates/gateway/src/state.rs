@@ -11,6 +11,7 @@ use regpilot_control::Control;
 use regpilot_limits::Limiter;
 use regpilot_store::StoreError;
 
+use crate::admin::leaks::LeakResponse;
 use crate::metrics::Metrics;
 use crate::path::client_ip::TrustedProxies;
 use crate::path::drain::Drain;
@@ -51,6 +52,8 @@ pub struct Shared {
     pub drain: Arc<Drain>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// `POST /api/leaks`: the reporter token (off without one) and what a report does.
+    pub leaks: LeakResponse,
     /// False until the key index is loaded, and again while shutting down.
     ready: Arc<AtomicBool>,
 }
@@ -85,6 +88,7 @@ impl AppState {
             ai: None,
             drain: Arc::new(Drain::default()),
             max_body_bytes,
+            leaks: LeakResponse::default(),
             ready: Arc::new(AtomicBool::new(false)),
         }))
     }
@@ -119,6 +123,10 @@ impl AppState {
 
     pub fn with_ai(self, ai: Arc<Ai>) -> AppState {
         self.with(|s| s.ai = Some(ai))
+    }
+
+    pub fn with_leak_response(self, leaks: LeakResponse) -> AppState {
+        self.with(|s| s.leaks = leaks)
     }
 
     /// Fills the key index and the plan table from the store, and sets where the change feeds

@@ -66,6 +66,8 @@ enum Expect {
     Forbidden(&'static str),
     HealthAnonymous,
     HealthAuthenticated(KeyType),
+    /// `POST /api/leaks` reads no key; without a configured reporter token it is off (404).
+    LeakReportsOff,
 }
 
 fn expect(access: Access, method: &Method, path: &str, cred: Cred) -> Expect {
@@ -73,6 +75,7 @@ fn expect(access: Access, method: &Method, path: &str, cred: Cred) -> Expect {
         if *method == Method::POST && !path.ends_with("/archive") { StatusCode::CREATED } else { StatusCode::OK };
     match access {
         Access::Public => Expect::Handler(StatusCode::OK),
+        Access::LeakReporter => Expect::LeakReportsOff,
         Access::OptionalKey => match cred {
             Cred::None => Expect::HealthAnonymous,
             Cred::WrongType => Expect::HealthAuthenticated(KeyType::Gateway),
@@ -206,6 +209,7 @@ fn body_for(method: &Method, template: &str) -> Option<&'static str> {
         ("POST", "/api/compliance/policies") => Some(r#"{"name":"table policy","keywords":["refund"],"action":"log"}"#),
         ("PATCH", "/api/compliance/policies/{id}") => Some(r#"{"severity":"high"}"#),
         ("PATCH", "/api/compliance/governor/settings") => Some(r#"{"mode":"monitor"}"#),
+        ("POST", "/api/leaks") => Some("[]"),
         ("POST", "/api/ai/chat" | "/api/ai/complete") => Some(r#"{"messages":[{"role":"user","content":"Hello"}]}"#),
         ("POST", "/v1/chat/completions") => {
             Some(r#"{"model":"test-model","messages":[{"role":"user","content":"Hi"}]}"#)
@@ -218,7 +222,7 @@ async fn run_table(backend: Backend) {
     let fx = fixture(backend).await;
     let app = &fx.app;
     let table = route_table();
-    assert_eq!(table.len(), 26, "the table below covers every route; update it with the route table");
+    assert_eq!(table.len(), 27, "the table below covers every route; update it with the route table");
     let mut checked = 0;
     for route in &table {
         let path = fx.concrete_path(route.path);
@@ -271,6 +275,11 @@ async fn run_table(backend: Backend) {
                     );
                     assert_eq!(resp.text(), expected, "{ctx}");
                 }
+                Expect::LeakReportsOff => {
+                    assert_eq!(resp.status, StatusCode::NOT_FOUND, "{ctx}: {}", resp.describe());
+                    assert_eq!(resp.json()["code"], "NOT_FOUND", "{ctx}");
+                    assert!(resp.json()["error"].as_str().unwrap().contains("leak_reporter_token"), "{ctx}");
+                }
                 Expect::Handler(status) => {
                     assert_eq!(resp.status, status, "{ctx}: {}", resp.describe());
                     assert!(resp.header("www-authenticate").is_none(), "{ctx}");
@@ -287,7 +296,7 @@ async fn run_table(backend: Backend) {
             assert_eq!(invalid_bodies.len(), 6, "{}", route.path);
         }
     }
-    assert_eq!(checked, 26 * Cred::ALL.len());
+    assert_eq!(checked, 27 * Cred::ALL.len());
 }
 
 #[track_caller]
@@ -370,6 +379,7 @@ fn route_table_declares_the_specs_scopes() {
         ("GET", "/api/ai/models", Access::Scope(Scope::Models)),
         ("POST", "/v1/chat/completions", Access::Scope(Scope::Chat)),
         ("GET", "/v1/models", Access::Scope(Scope::Models)),
+        ("POST", "/api/leaks", Access::LeakReporter),
     ];
     let expected: Vec<(String, String, Access)> =
         expected.iter().map(|(m, p, a)| ((*m).to_owned(), (*p).to_owned(), *a)).collect();

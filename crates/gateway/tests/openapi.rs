@@ -59,6 +59,10 @@ async fn the_document_covers_every_route_with_its_access() {
             Access::Scope(scope) => {
                 assert_eq!(op["security"], json!([{"api_key": [scope.as_str()]}]), "{ctx}");
             }
+            Access::LeakReporter => {
+                assert_eq!(op["security"], json!([{"leak_reporter": []}]), "{ctx}");
+                assert_eq!(doc["components"]["securitySchemes"]["leak_reporter"]["scheme"], "bearer");
+            }
         }
         if route.path.contains("{id}") {
             let params = op["parameters"].as_array().unwrap_or_else(|| panic!("{ctx}: no parameters"));

@@ -191,6 +191,21 @@ pub fn list_versions() -> Vec<(&'static str, &'static str)> {
     LISTS.iter().map(|(id, _, file)| (*id, version(file).unwrap_or("unversioned"))).collect()
 }
 
+/// Every built-in rule (regex rules, content lists, duties) as `(rule id, category, severity)`,
+/// each once, e.g. to label metrics (findings by rule) or list them in a dashboard.
+pub fn builtin_rules() -> Vec<(&'static str, Category, Severity)> {
+    let mut out: Vec<(&'static str, Category, Severity)> = Vec::new();
+    let regex_rules = specs().into_iter().map(|s| (s.id, s.category, s.severity));
+    let lists = LISTS.iter().map(|(id, sev, _)| (*id, Category::Content, *sev));
+    let duties = crate::duties::ALL.iter().map(|d| (d.rule, Category::Duty, d.severity));
+    for r in regex_rules.chain(lists).chain(duties) {
+        if !out.iter().any(|o| o.0 == r.0) {
+            out.push(r);
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Builtins {
     pub set: RegexSet,
@@ -202,10 +217,11 @@ pub(crate) struct Builtins {
     pub marker_owner: Vec<Marker>,
 }
 
-/// ASCII word boundaries: the fast engines need them (a Unicode `\b` makes the lazy DFA give
-/// up on non-ASCII text), and every built-in pattern is ASCII.
+/// ASCII word boundaries and digits: the fast engines need them (a Unicode `\b` makes the lazy
+/// DFA give up on non-ASCII text, a Unicode `\d` is hundreds of ranges), and every built-in
+/// pattern is about ASCII.
 fn ascii_boundaries(p: &str) -> String {
-    p.replace(r"\b", r"(?-u:\b)")
+    p.replace(r"\b", r"(?-u:\b)").replace(r"\d", "[0-9]")
 }
 
 fn automaton(words: &[String]) -> AhoCorasick {
@@ -304,6 +320,28 @@ fn phone_international(text: &str, s: usize, mut e: usize) -> Option<(usize, usi
     }
 }
 
+/// Whether `text[..s]` ends in the head of an IBAN-shaped run (`DE88 3704 `): the digits that
+/// follow continue it (its check digits failed, or it is an account number of another shape)
+/// and are not a phone or card number of their own.
+fn continues_iban(text: &str, s: usize) -> bool {
+    let b = text.as_bytes();
+    let mut i = s;
+    while i >= 5 && b[i - 1] == b' ' {
+        let g = &b[i - 5..i - 1];
+        if !g.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+            return false;
+        }
+        let start = i - 5;
+        let head =
+            g[0].is_ascii_uppercase() && g[1].is_ascii_uppercase() && g[2].is_ascii_digit() && g[3].is_ascii_digit();
+        if head && (start == 0 || !b[start - 1].is_ascii_alphanumeric()) {
+            return true;
+        }
+        i = start;
+    }
+    false
+}
+
 fn phone_us(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
     // "(555) 123-4567" and "555-123-4567", not the tail of a longer digit group.
     let before = prev_char(text, s);
@@ -313,7 +351,8 @@ fn phone_us(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
 fn phone_national(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
     let n = digits(&text[s..e]).len();
     let before = prev_char(text, s);
-    ((9..=12).contains(&n) && !before.is_some_and(|c| c == '-' || c == '.' || c == '+' || c == '/')).then_some((s, e))
+    let joined = before.is_some_and(|c| c == '-' || c == '.' || c == '+' || c == '/');
+    ((9..=12).contains(&n) && !joined && !continues_iban(text, s)).then_some((s, e))
 }
 
 pub(crate) fn luhn(d: &[u8]) -> bool {
@@ -339,7 +378,7 @@ pub(crate) fn luhn(d: &[u8]) -> bool {
 }
 
 fn card(text: &str, s: usize, e: usize) -> Option<(usize, usize)> {
-    if prev_char(text, s).is_some_and(|c| c == '-' || c == '.' || c == '+') {
+    if prev_char(text, s).is_some_and(|c| c == '-' || c == '.' || c == '+') || continues_iban(text, s) {
         return None;
     }
     // The pattern is greedy: a card followed by another group of digits ("… 1111 020 7946")
@@ -577,6 +616,29 @@ mod tests {
             assert!(version(file).is_some());
         }
         assert!(list_versions().iter().all(|(_, v)| *v != "unversioned"));
+    }
+
+    #[test]
+    fn docs_list_every_rule() {
+        let docs = include_str!("../../../docs/governor.md");
+        let rules = builtin_rules();
+        assert_eq!(rules.len(), 29);
+        for (id, category, severity) in rules {
+            let row = format!("| `{id}` | {} | {} |", category.as_str(), severity.as_str());
+            assert!(docs.contains(&row), "docs/governor.md lacks the row {row}");
+        }
+    }
+
+    #[test]
+    fn iban_shaped_runs() {
+        let t = "to DE88 3704 0044 0532";
+        assert!(continues_iban(t, t.find("0044").unwrap()));
+        assert!(continues_iban(t, t.find("3704").unwrap()));
+        assert!(!continues_iban(t, t.find("DE88").unwrap()));
+        let t = "Call us on 020 7946 0958";
+        assert!(!continues_iban(t, t.find("020").unwrap()));
+        let t = "XDE88 3704 0044";
+        assert!(!continues_iban(t, t.find("0044").unwrap()));
     }
 
     #[test]

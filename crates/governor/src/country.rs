@@ -101,6 +101,13 @@ impl Country {
     }
 }
 
+/// Serializes as its code (`"DE"`) or `"unknown"`.
+impl serde::Serialize for Country {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl std::fmt::Display for Country {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -131,5 +138,7 @@ mod tests {
         }
         assert_eq!(Country::Unknown.as_str(), "unknown");
         assert_eq!(Country::Unknown.region(), Region::Unknown);
+        assert_eq!(serde_json::to_string(&Country::parse("fr")).unwrap(), "\"FR\"");
+        assert_eq!(serde_json::to_string(&Country::Unknown).unwrap(), "\"unknown\"");
     }
 }

@@ -53,7 +53,6 @@ pub(crate) static US_FTC_DISCLOSURE: Duty = Duty {
 };
 
 /// Every duty.
-#[cfg(test)]
 pub(crate) static ALL: [&Duty; 4] = [&EU_HUMAN_REVIEW, &EU_AI_DISCLOSURE, &UK_HUMAN_REVIEW, &US_FTC_DISCLOSURE];
 
 /// The duties that apply to this answer and that its text does not already fulfil.

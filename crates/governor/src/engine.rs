@@ -50,18 +50,16 @@ pub(crate) fn scan(gov: &Governor, text: &str, target: Target, _ctx: &Context, p
             if rule.unbounded {
                 out.unbounded.push((m_start, m_end));
             }
-            let Some((s, e)) = (rule.validate)(text, s, e) else { return false };
-            {
-                out.hits.push(Hit {
-                    source: Source::Builtin { id: rule.id, label: rule.label },
-                    category: rule.category,
-                    severity: rule.severity,
-                    start: s,
-                    end: e,
-                    shadow: false,
-                });
-            }
-            true
+            let (s, e) = (rule.validate)(text, s, e)?;
+            out.hits.push(Hit {
+                source: Source::Builtin { id: rule.id, label: rule.label },
+                category: rule.category,
+                severity: rule.severity,
+                start: s,
+                end: e,
+                shadow: false,
+            });
+            Some(e)
         };
         // A candidate the validator refuses may hide a valid one overlapping it (a 16-digit run
         // failing Luhn that starts one group before a card): bounded rules try again one
@@ -82,11 +80,14 @@ pub(crate) fn scan(gov: &Governor, text: &str, target: Target, _ctx: &Context, p
                     None => break,
                 }
             };
-            if push(m_start, m_end, s, e, &mut out) || rule.unbounded {
-                at = m_end.max(m_start + 1);
-            } else {
-                at = m_start + text[m_start..].chars().next().map_or(1, char::len_utf8);
-            }
+            let next = m_start + text[m_start..].chars().next().map_or(1, char::len_utf8);
+            at = match push(m_start, m_end, s, e, &mut out) {
+                _ if rule.unbounded => m_end.max(next),
+                // A validator may cut the match short (an IBAN at its country's length): the
+                // rest of the match is searched again.
+                Some(end) => end.max(next),
+                None => next,
+            };
         }
     }
     if target == Target::Response {

@@ -23,7 +23,7 @@ mod policy;
 mod score;
 mod stream;
 
-pub use builtins::list_versions;
+pub use builtins::{builtin_rules, list_versions};
 pub use country::{Country, Region};
 pub use metadata::{Metadata, MetadataError, MAX_FIELD_CHARS, MAX_TAGS};
 pub use names::{ActionType, AppliesTo, Category, Level, Mode, Outcome, PolicyAction, Severity, Target, UnknownName};
@@ -50,14 +50,26 @@ impl Default for Governor {
     }
 }
 
-/// What to check, and against what.
-#[derive(Debug, Clone, Copy)]
+/// What to check, and against what. Its `Debug` shows the text's length, never the text.
+#[derive(Clone, Copy)]
 pub struct Check<'a> {
     pub text: &'a str,
     pub target: Target,
     pub context: &'a Context,
     pub policies: &'a PolicySet,
     pub mode: Mode,
+}
+
+impl std::fmt::Debug for Check<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check")
+            .field("text_len", &self.text.len())
+            .field("target", &self.target)
+            .field("context", &self.context)
+            .field("policies", &self.policies.len())
+            .field("mode", &self.mode)
+            .finish()
+    }
 }
 
 /// The request's metadata and the recipient country, already resolved by the caller
@@ -77,8 +89,9 @@ impl Context {
     }
 }
 
-/// One thing the Governor found. Never carries the matched text: only where it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One thing the Governor found. Never carries the matched text: only where it was. Serializes
+/// as `{"rule","category","severity","start","end","shadow"}` (for the audit trail).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     /// `pii.email`, `secret.regpilot_key`, `content.bias`, `duty.eu.human_review`,
     /// `policy.<policy id>`… (docs/governor.md, "Rules").
@@ -132,6 +145,11 @@ impl Verdict {
     /// How many findings count (the shadow ones do not): the `x-governor-violations` header.
     pub fn violations(&self) -> usize {
         self.findings.iter().filter(|f| !f.shadow).count()
+    }
+
+    /// How many findings count, by category (shadow ones left out), for metrics.
+    pub fn count(&self, category: Category) -> usize {
+        self.findings.iter().filter(|f| !f.shadow && f.category == category).count()
     }
 
     /// The delivered text, given the original (`None` when withheld).

@@ -232,3 +232,14 @@ fn findings_never_carry_the_text_and_point_at_it() {
     let card = v.findings.iter().find(|f| f.rule == "pii.card").unwrap();
     assert_eq!(&text[card.start..card.end], "4111 1111 1111 1111");
 }
+
+#[test]
+fn neighbours_are_found_one_by_one() {
+    assert_eq!(delivered("DE89 3704 0044 0532 0130 00 DE89 3704 0044 0532 0130 00"), "[IBAN] [IBAN]");
+    assert_eq!(delivered("4111 1111 1111 1111 5555 5555 5555 4444"), "[CARD] [CARD]");
+    assert_eq!(delivered("4111 1111 1111 1111 020 7946 0958"), "[CARD] [PHONE]");
+    // The digits of an IBAN with wrong check digits are not a phone or card number.
+    assert!(rules("to DE88 3704 0044 0532 0130 00.").is_empty());
+    // An e-mail address right after a phone number.
+    assert_eq!(delivered("+44 20 7946 0958 jane@example.com"), "[PHONE] [EMAIL]");
+}

@@ -233,3 +233,24 @@ fn pattern_policies_and_overlaps() {
     assert_eq!(v.delivered, Delivered::Changed("The [X] ok".into()));
     assert_eq!(v.rule_ids(), ["policy.o", "pii.card"]);
 }
+
+#[test]
+fn nothing_shows_the_text() {
+    let c = ctx(ActionType::CustomerSupport, "DE");
+    let text = "Card 4111 1111 1111 1111, mail jane@example.com, key AKIAIOSFODNN7EXAMPLE.";
+    let set = none();
+    let check =
+        regpilot_governor::Check { text, target: Target::Response, context: &c, policies: &set, mode: Mode::Monitor };
+    let v = common::gov().check(&check);
+    assert_eq!(v.violations(), 3);
+    assert_eq!(v.count(Category::Secret), 1);
+    let shown = format!("{check:?} {v:?} {}", serde_json::to_string(&v.findings).unwrap());
+    for secret in ["4111", "jane@example.com", "AKIAIOSFODNN7EXAMPLE"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    let f: serde_json::Value = serde_json::to_value(&v.findings[0]).unwrap();
+    assert_eq!(f["rule"], "pii.card");
+    assert_eq!(f["category"], "personal_data");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["start"], 5);
+}

@@ -250,3 +250,32 @@ fn block_mode_stops_a_stream_once_high() {
     assert!(!out.contains("4111"));
     assert!(out.starts_with("word word"));
 }
+
+#[test]
+fn the_engine_is_shareable_and_a_guard_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<regpilot_governor::Governor>();
+    send_sync::<PolicySet>();
+    send::<regpilot_governor::StreamGuard<'static>>();
+}
+
+#[test]
+fn a_streamed_eu_suspension_ends_with_its_notices() {
+    let c = ctx(ActionType::Suspension, "DE");
+    let text = "Your account is suspended. ".repeat(80);
+    let mut g = gov().stream(c.clone(), Arc::new(PolicySet::empty()), Mode::Sanitize);
+    let mut out = String::new();
+    for piece in text.split_inclusive(' ') {
+        match g.push(piece) {
+            StreamStep::Emit(s) => out.push_str(&s),
+            StreamStep::Blocked(_) => unreachable!("mode sanitize never blocks"),
+        }
+    }
+    assert!(!out.is_empty() && text.starts_with(&out), "the text streams before the end");
+    let (rest, v) = g.finish();
+    assert!(rest.contains("human review") && rest.contains("AI-generated"));
+    out.push_str(&rest);
+    assert_eq!(v.rule_ids(), ["duty.eu.ai_disclosure", "duty.eu.human_review"]);
+    assert_eq!(Some(out.as_str()), v.delivered_text(&text));
+}

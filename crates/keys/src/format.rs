@@ -112,8 +112,8 @@ pub fn display_prefix(secret: &SecretKey) -> String {
     display_prefix_of(secret.expose())
 }
 
-/// The display prefix of any secret string (keys and admin tokens).
-pub(crate) fn display_prefix_of(s: &str) -> String {
+/// The display prefix of any secret string (keys and admin tokens, as a scanner finds them).
+pub fn display_prefix_of(s: &str) -> String {
     let head: String = s.chars().take(12).collect();
     let tail: String = s.chars().skip(s.chars().count().saturating_sub(4)).collect();
     format!("{head}…{tail}")

@@ -17,8 +17,8 @@ pub use admin_token::{
 };
 pub use base62::{random_base62, ALPHABET};
 pub use format::{
-    checksum, digest, display_prefix, generate, parse, DigestBuildHasher, DigestHasher, KeyDigest, ParseError,
-    ParsedKey, KEY_PATTERN,
+    checksum, digest, display_prefix, display_prefix_of, generate, parse, DigestBuildHasher, DigestHasher, KeyDigest,
+    ParseError, ParsedKey, KEY_PATTERN,
 };
 pub use kinds::{Environment, KeyType, UnknownName};
 pub use scopes::{Scope, Scopes};

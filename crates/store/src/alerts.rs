@@ -1,8 +1,9 @@
 //! Alerts, and the queries the alert rules run over usage and keys. The rules themselves (what
 //! is unusual, thresholds, wording) live in the control plane.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
 
 use crate::audit::insert_audit;
 use crate::rows::{key_from_row, KEY_COLUMNS};
@@ -55,6 +56,24 @@ pub struct HourWithBaseline {
 const ALERT_COLUMNS: &str = "a.id, a.project_id, a.key_id, a.kind, a.severity, a.message, a.detail, a.dedupe, \
      a.created_at, a.acknowledged_at, a.acknowledged_by, k.name AS key_name";
 
+const INSERT_ALERT: &str = "INSERT INTO alerts (id, project_id, key_id, kind, severity, message, detail, dedupe, \
+     created_at, acknowledged_at, acknowledged_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (dedupe) DO NOTHING";
+
+fn bind_alert<'q>(q: Query<'q, Any, AnyArguments<'q>>, a: &'q AlertRow) -> Query<'q, Any, AnyArguments<'q>> {
+    q.bind(&a.id)
+        .bind(&a.project_id)
+        .bind(&a.key_id)
+        .bind(&a.kind)
+        .bind(&a.severity)
+        .bind(&a.message)
+        .bind(&a.detail)
+        .bind(&a.dedupe)
+        .bind(a.created_at)
+        .bind(a.acknowledged_at)
+        .bind(&a.acknowledged_by)
+}
+
 fn alert_from_row(r: &AnyRow) -> Result<AlertRow, sqlx::Error> {
     Ok(AlertRow {
         id: r.try_get("id")?,
@@ -75,25 +94,20 @@ fn alert_from_row(r: &AnyRow) -> Result<AlertRow, sqlx::Error> {
 impl Store {
     /// Inserts the alert unless one with its `dedupe` exists; true when inserted.
     pub async fn insert_alert(&self, a: &AlertRow) -> Result<bool, StoreError> {
-        let n = sqlx::query(
-            "INSERT INTO alerts (id, project_id, key_id, kind, severity, message, detail, dedupe, created_at, \
-             acknowledged_at, acknowledged_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (dedupe) DO NOTHING",
-        )
-        .bind(&a.id)
-        .bind(&a.project_id)
-        .bind(&a.key_id)
-        .bind(&a.kind)
-        .bind(&a.severity)
-        .bind(&a.message)
-        .bind(&a.detail)
-        .bind(&a.dedupe)
-        .bind(a.created_at)
-        .bind(a.acknowledged_at)
-        .bind(&a.acknowledged_by)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let n = bind_alert(sqlx::query(INSERT_ALERT), a).execute(&self.pool).await?.rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Inserts the alert unless one with its `dedupe` exists, and only then writes `audit`, in
+    /// one transaction: a replayed report leaves neither a second alert nor a second entry.
+    /// True when inserted.
+    pub async fn insert_alert_audited(&self, a: &AlertRow, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = bind_alert(sqlx::query(INSERT_ALERT), a).execute(&mut *tx).await?.rows_affected();
+        if n == 1 {
+            insert_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
         Ok(n == 1)
     }
 

@@ -55,6 +55,16 @@ impl Store {
         Ok(row.as_ref().map(key_from_row).transpose()?)
     }
 
+    /// The key whose secret has this SHA-256 (hex), tombstones included: what a scanner's
+    /// `--check` and a leak report look a found string up by.
+    pub async fn get_key_by_digest(&self, digest_hex: &str) -> Result<Option<KeyRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.digest = $1"))
+            .bind(digest_hex)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(key_from_row).transpose()?)
+    }
+
     /// A project's keys, deleted ones left out, oldest first.
     pub async fn list_keys(&self, project_id: &str) -> Result<Vec<KeyRow>, StoreError> {
         let rows = sqlx::query(&format!(

@@ -4,6 +4,7 @@ mod alerts;
 mod governor;
 mod key;
 mod project;
+mod scan;
 mod serve;
 mod user;
 
@@ -27,18 +28,16 @@ pub async fn run(cli: Cli) -> CmdResult {
     if listen.is_some() {
         settings.listen_addr().map_err(|e| Failure::usage(format!("{e:#}")))?;
     }
-    let store = Store::open_with_timeout(&settings.database_url, settings.database_timeout).await.map_err(|e| {
-        let message = format!("cannot open the store {}: {e}", redact_url(&settings.database_url));
-        if e.is_unavailable() {
-            Failure { code: "NOT_READY", ..Failure::runtime(message) }
-        } else {
-            Failure::runtime(message)
-        }
-    })?;
+    let json = cli.json;
+    // `scan` opens the store only for `--check` without `--server`.
+    let command = match cli.command {
+        Command::Scan(args) => return scan::run(args, &settings, json).await,
+        other => other,
+    };
+    let store = open_store(&settings).await?;
     let hashing = PasswordHashing::new(settings.gateway.login_hash_concurrency);
     let control = Control::new(store.clone()).with_password_hashing(hashing);
-    let json = cli.json;
-    let result = match cli.command {
+    let result = match command {
         Command::Serve { .. } => serve::serve(&settings, store.clone(), &control, json).await,
         Command::Project(cmd) => project::run(&control, cmd, json).await,
         Command::Key(cmd) => key::run(&control, cmd, json).await,
@@ -46,7 +45,20 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Alerts(cmd) => alerts::run(&control, cmd, json).await,
         Command::Governor(cmd) => governor::audits(&control, cmd, json).await,
         Command::Policy(cmd) => governor::policies(&control, cmd, json).await,
+        // Dispatched above; the same call either way.
+        Command::Scan(args) => scan::run(args, &settings, json).await,
     };
     store.close().await;
     result
+}
+
+pub(crate) async fn open_store(settings: &Settings) -> Result<Store, Failure> {
+    Store::open_with_timeout(&settings.database_url, settings.database_timeout).await.map_err(|e| {
+        let message = format!("cannot open the store {}: {e}", redact_url(&settings.database_url));
+        if e.is_unavailable() {
+            Failure { code: "NOT_READY", ..Failure::runtime(message) }
+        } else {
+            Failure::runtime(message)
+        }
+    })
 }

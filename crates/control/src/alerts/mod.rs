@@ -28,16 +28,19 @@ pub enum AlertKind {
     UnusedKey,
     /// An active key old enough to be replaced.
     RotationDue,
+    /// A live key reported found in public (README.md, "Leak response"): where, never the secret.
+    KeyLeaked,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 6] = [
+    pub const ALL: [AlertKind; 7] = [
         AlertKind::NewCountry,
         AlertKind::VolumeSpike,
         AlertKind::HighErrorRate,
         AlertKind::InactiveKeyUse,
         AlertKind::UnusedKey,
         AlertKind::RotationDue,
+        AlertKind::KeyLeaked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +51,7 @@ impl AlertKind {
             AlertKind::InactiveKeyUse => "inactive_key_use",
             AlertKind::UnusedKey => "unused_key",
             AlertKind::RotationDue => "rotation_due",
+            AlertKind::KeyLeaked => "key_leaked",
         }
     }
 

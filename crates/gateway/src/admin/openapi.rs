@@ -5,11 +5,13 @@ use std::sync::OnceLock;
 use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Content, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{compliance, governor, health, system, usage};
+use super::{compliance, governor, health, leaks, system, usage};
 use crate::ai::{chat, openai};
 use crate::error::{ApiError, ErrorBody};
 use crate::path::access::Access;
@@ -27,6 +29,17 @@ impl Modify for KeyScheme {
                  (Bearer), X-Authorization (Bearer or bare) and Proxy-Authorization (Bearer). The scopes \
                  listed on an operation are the ones the key must hold.",
             ))),
+        );
+        components.add_security_scheme(
+            "leak_reporter",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The configured `leak_reporter_token` (README.md, \"Leak response\"), not a RegPilot key.",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
@@ -58,6 +71,9 @@ impl Modify for FromRouteTable {
                     add_error(op, "400", DUPLICATE_KEY_HEADER);
                     add_error(op, "401", "A key was sent and it is not valid");
                     add_error(op, "429", RATE_LIMITED);
+                }
+                Access::LeakReporter => {
+                    op.security = Some(vec![SecurityRequirement::new("leak_reporter", Vec::<String>::new())]);
                 }
                 Access::Scope(scope) => {
                     op.security = Some(vec![SecurityRequirement::new("api_key", [scope.as_str()])]);
@@ -119,6 +135,7 @@ fn add_error(op: &mut Operation, status: &str, description: &str) {
         chat::models,
         openai::chat_completions,
         openai::models,
+        leaks::report,
     ),
     components(schemas(ErrorBody, chat::AiRequest, openai::ChatCompletionRequest)),
     modifiers(&KeyScheme)

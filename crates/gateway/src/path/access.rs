@@ -11,4 +11,6 @@ pub enum Access {
     OptionalKey,
     /// A valid key holding this scope.
     Scope(Scope),
+    /// No key: the leak reporter's token (`Authorization: Bearer`, README.md, "Leak response").
+    LeakReporter,
 }

@@ -12,22 +12,43 @@ use crate::state::AppState;
 
 pub(crate) struct ApiJson<T>(pub T);
 
+/// A body that is a JSON array of `T` (`POST /api/leaks`), with the same limit and errors;
+/// a failing field is named with its item's index, e.g. `[2].token`.
+pub(crate) struct ApiJsonArray<T>(pub Vec<T>);
+
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        // A declared length over the limit was refused by the router's first layer; a body sent
-        // without one is cut here.
-        let limit = state.max_body_bytes;
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let mime = content_type.split(';').next().unwrap_or("").trim();
-        if !(mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")) {
-            return Err(ApiError::bad_request("Content-Type", "Content-Type must be application/json"));
-        }
-        let bytes: Bytes =
-            axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })?;
-        parse_json(&bytes).map(ApiJson)
+        read_body(req, state).await.and_then(|bytes| parse_json(&bytes)).map(ApiJson)
     }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJsonArray<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        read_body(req, state).await.and_then(|bytes| parse_json_as(&bytes, Shape::Array)).map(ApiJsonArray)
+    }
+}
+
+async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    // A declared length over the limit was refused by the router's first layer; a body sent
+    // without one is cut here.
+    let limit = state.max_body_bytes;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !(mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")) {
+        return Err(ApiError::bad_request("Content-Type", "Content-Type must be application/json"));
+    }
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })
+}
+
+/// What the top level of a body must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Object,
+    Array,
 }
 
 /// Deserializes `bytes`, turning any failure into a 400 that names the field.
@@ -35,14 +56,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 /// Two steps: the syntax is checked first (one JSON object, nothing after it), then the value
 /// is mapped onto `T`, so every error of the second step is about a field and can name it.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json_as(bytes, Shape::Object)
+}
+
+fn parse_json_as<T: DeserializeOwned>(bytes: &[u8], shape: Shape) -> Result<T, ApiError> {
+    let wanted = if shape == Shape::Array { "a JSON array" } else { "a JSON object" };
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("body", "Request body is empty; send a JSON object"));
+        return Err(ApiError::bad_request("body", format!("Request body is empty; send {wanted}")));
     }
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request("body", format!("Malformed JSON body: {}", strip_position(&e.to_string())))
     })?;
-    if !value.is_object() {
-        return Err(ApiError::bad_request("body", "Request body must be a JSON object"));
+    if (shape == Shape::Object && !value.is_object()) || (shape == Shape::Array && !value.is_array()) {
+        return Err(ApiError::bad_request("body", format!("Request body must be {wanted}")));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();

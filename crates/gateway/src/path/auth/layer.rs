@@ -20,6 +20,7 @@ use tower::{Layer, Service};
 
 use super::extract::find_key;
 use super::verify::{verify, AuthOutcome};
+use crate::admin::leaks::check_reporter;
 use crate::error::{ApiError, Dialect};
 use crate::metrics::method_label;
 use crate::path::access::Access;
@@ -169,8 +170,18 @@ fn before(ctx: &RouteCtx, mut req: Request) -> Before {
     let state = &ctx.state;
     let (method, started) = (method_label(req.method()), Instant::now());
     let after = move |keyed| After { ctx: ctx.clone(), method, started, keyed };
-    if ctx.access == Access::Public {
-        return Before::Run(req, after(None));
+    match ctx.access {
+        Access::Public => return Before::Run(req, after(None)),
+        Access::LeakReporter => {
+            return match check_reporter(&state.leaks, req.headers()) {
+                None => Before::Run(req, after(None)),
+                Some(refusal) => {
+                    tracing::info!(status = refusal.status().as_u16(), "leak report refused");
+                    Before::Answer(refusal.render(ctx.dialect), after(None))
+                }
+            }
+        }
+        Access::OptionalKey | Access::Scope(_) => {}
     }
     let now_us = now_micros();
     let outcome = verify(find_key(req.headers()), &state.index, now_us / 1000);

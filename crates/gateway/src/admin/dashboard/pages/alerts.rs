@@ -29,7 +29,7 @@ pub(crate) async fn list(
     let body = format!(
         r#"{nav}
 <h1>Alerts</h1>
-<p><span id="open-count">{open}</span> open, {seen} acknowledged. Alerts are raised by the background check: a new country, a volume spike, a high error rate, use of an inactive key, an unused key, rotation due.</p>
+<p><span id="open-count">{open}</span> open, {seen} acknowledged. Alerts are raised by the background check: a new country, a volume spike, a high error rate, use of an inactive key, an unused key, rotation due; and at once by a leak report naming a live key.</p>
 {table}"#,
         nav = project_nav(&project.id, &project.name, "Alerts"),
         seen = alerts.len() - open,
