@@ -951,8 +951,9 @@ fn plans_switches_metadata_and_the_simulator() {
             );
             break;
         }
+        // 25 ms apart: well under the pro plan's burst of 100 a second.
         assert!(start.elapsed() < PROPAGATION, "--disabled not applied: {}", o.answer.text);
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(25));
     }
     for surface in SURFACES {
         let o = gw.ask(surface, "Hello");
@@ -998,7 +999,8 @@ fn plans_switches_metadata_and_the_simulator() {
     assert_eq!((bad.status, bad.json()["field"].as_str()), (400, Some("mode")));
 
     // A development key: the simulator answers, at no cost, in test mode, and is governed.
-    let dev = key(dir, &gw.db, &gw.project, "gateway", "dev");
+    // (On the enterprise project: the pro plan's burst is smaller than this test's pace.)
+    let dev = key(dir, &gw.db, &ent, "gateway", "dev");
     wait_for_status(base, &dev, 200, Duration::from_secs(5));
     let calls = gw.up.mock.stats().requests;
     let said = format!("Contact {EMAIL} about order 1234");
@@ -1018,6 +1020,24 @@ fn plans_switches_metadata_and_the_simulator() {
                 "{v}"
             );
         }
+    }
+    // The simulator's demo line: the answer is exactly the text given (docs/ai-gateway.md).
+    let secret = secret_key();
+    let demo = format!("Please write to {EMAIL}. The card on file is {CARD}, and the key is {secret}.");
+    for surface in SURFACES {
+        let o = ask(base, &dev, surface, &format!("governor-demo: {demo}"), &meta());
+        assert_eq!((o.answer.status, o.error_code.as_deref()), (200, None), "{surface:?}: {}", o.answer.text);
+        assert_eq!(o.text, redacted(&demo, &secret), "{surface:?}");
+        o.check_result("sanitize", "sanitized", "high");
+        assert_eq!(o.rules(), RISKY_RULES, "{surface:?}");
+        assert_eq!(leaks(&o.answer.everything(), &secret), Vec::<&str>::new(), "{surface:?} leaked");
+    }
+    let s = send(base, "PATCH", "/api/compliance/governor/settings", &ent_pk, r#"{"mode":"block"}"#);
+    assert_eq!((s.status, s.json()["mode"].as_str()), (200, Some("block")), "{}", s.text);
+    for surface in SURFACES {
+        let o = ask(base, &dev, surface, &format!("governor-demo: {demo}"), &meta());
+        assert_eq!(o.error_code.as_deref(), Some("GOVERNOR_BLOCKED"), "{surface:?}: {}", o.answer.text);
+        assert_eq!(leaks(&o.answer.everything(), &secret), Vec::<&str>::new(), "{surface:?} leaked");
     }
     assert_eq!(gw.up.mock.stats().requests, calls, "the simulator never calls the upstream");
 }

@@ -7,8 +7,8 @@ mod alerts;
 mod bootstrap;
 mod compliance;
 mod error;
-mod governor;
 mod found;
+mod governor;
 mod ids;
 mod keys;
 mod leaks;
@@ -28,12 +28,12 @@ pub use compliance::{
     SeverityCounts, ViolationPatch, ViolationStatus, ViolationView, SCORE_FORMULA,
 };
 pub use error::ControlError;
+pub use found::{FoundStatus, SecretKind, SecretStatus, MAX_STATUS_DIGESTS};
 pub use governor::{
     new_audit_id, policy_def, AuditQuery, FindingRecord, GovernorAuditPage, GovernorAuditView, GovernorConfig,
     GovernorSettingsPatch, GovernorSettingsView, LevelCounts, NewPolicy, PolicyPatch, PolicyView, ValidationRecord,
     ViolationThreshold, AUDIT_PAGE_MAX, MAX_POLICIES,
 };
-pub use found::{FoundStatus, SecretKind, SecretStatus, MAX_STATUS_DIGESTS};
 pub use keys::{CreatedKey, KeyStatus, KeyView, NewKey};
 pub use leaks::{LeakAction, LeakLabel, LeakReportItem, LeakVerdict, ReportedToken, MAX_LEAK_REPORT_ITEMS};
 pub use passwords::{PasswordHashing, BUSY_RETRY_AFTER_SECS, HASH_WAIT};
