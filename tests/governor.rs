@@ -951,8 +951,8 @@ fn plans_switches_metadata_and_the_simulator() {
             );
             break;
         }
-        // 25 ms apart: well under the pro plan's burst of 100 a second.
         assert!(start.elapsed() < PROPAGATION, "--disabled not applied: {}", o.answer.text);
+        // 25 ms apart: well under the pro plan's burst of 100 a second.
         std::thread::sleep(Duration::from_millis(25));
     }
     for surface in SURFACES {
