@@ -329,7 +329,8 @@ impl Governed {
             original_sha256: sha256_hex(original),
             delivered_sha256: sha256_hex(delivered),
             content: state.governor_store_content.then(|| self.stored_content(target, verdict, delivered)),
-            open_violation: self.project.config.violations.opens(verdict.level),
+            // A `notify` policy always tells the compliance team: a violation, whatever the level.
+            open_violation: self.project.config.violations.opens(verdict.level) || verdict.notify,
         }
     }
 }
