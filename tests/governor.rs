@@ -1165,12 +1165,15 @@ fn stored_content_is_the_redacted_text_never_the_raw_one() {
     assert_eq!(o.error_code.as_deref(), Some("GOVERNOR_BLOCKED"));
     assert!(!o.text.is_empty());
     assert_eq!(gw.audit(&o.audit_id())["content"], o.text.as_str());
-    // Mode monitor delivers the raw answer, but what is kept is still redacted.
+    // Mode monitor delivers the original answer: nothing of it is kept (docs/governor.md, "Audit").
     gw.set(json!({"mode": "monitor"}));
-    let o = gw.ask(Surface::ChatWhole, &answer);
-    assert_eq!(o.text, answer);
-    let monitored = gw.audit(&o.audit_id());
-    assert_eq!(monitored["content"], expected.as_str(), "{monitored}");
+    for surface in [Surface::ChatWhole, Surface::V1Stream] {
+        let o = gw.ask(surface, &answer);
+        assert_eq!(o.text, answer);
+        let monitored = gw.audit(&o.audit_id());
+        assert!(monitored.get("content").is_none(), "{surface:?}: {monitored}");
+        assert_eq!(monitored["delivered_sha256"], sha256_hex(&answer));
+    }
     let all = send(&gw.server.base, "GET", "/api/compliance/governor/audits", &gw.pk, "");
     let Gw { dir, db, server, .. } = gw;
     assert!(server.stop().success());

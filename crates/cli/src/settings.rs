@@ -368,9 +368,8 @@ impl Settings {
                     "Keep the delivered text of each Governor validation in its audit entry.",
                 )
                 .note(
-                    "Off by default: audits keep SHA-256 digests of the texts, never the texts. In mode monitor, \
-                     which delivers answers unchanged, the kept text is redacted as mode sanitize would deliver it, \
-                     so personal data and secrets are never stored.",
+                    "Off by default: audits keep SHA-256 digests of the texts, never the texts. Never kept in mode \
+                     monitor, whose delivered text is the original.",
                 )
                 .default(false),
             )?,

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use regpilot_ai::ChatRequest;
 use regpilot_control::{new_audit_id, FindingRecord, ValidationRecord};
 use regpilot_governor::{
-    Category, Check, Context, Country, Delivered, Finding, Level, Metadata, Mode, Outcome, StreamGuard, Target, Verdict,
+    Check, Context, Country, Delivered, Finding, Level, Metadata, Mode, Outcome, StreamGuard, Target, Verdict,
 };
 use regpilot_keys::Scope;
 use serde::Serialize;
@@ -328,31 +328,11 @@ impl Governed {
                 .collect(),
             original_sha256: sha256_hex(original),
             delivered_sha256: sha256_hex(delivered),
-            content: state.governor_store_content.then(|| self.stored_content(target, verdict, delivered)),
+            // Mode monitor delivers the original text: it is never kept (docs/governor.md, "Audit").
+            content: (state.governor_store_content && self.mode() != Mode::Monitor).then(|| delivered.to_owned()),
             // A `notify` policy always tells the compliance team: a violation, whatever the level.
             open_violation: self.project.config.violations.opens(verdict.level) || verdict.notify,
         }
-    }
-}
-
-impl Governed {
-    /// The text an audit keeps when `governor_store_content` is on: the delivered one — except
-    /// in mode `monitor`, which delivers personal data and secrets unchanged: the store then
-    /// keeps that text as mode `sanitize` would deliver it, so it never holds them (README.md,
-    /// "Configuration").
-    fn stored_content(&self, target: Target, verdict: &Verdict, delivered: &str) -> String {
-        let sensitive = |f: &Finding| !f.shadow && matches!(f.category, Category::PersonalData | Category::Secret);
-        if self.mode() != Mode::Monitor || !verdict.findings.iter().any(sensitive) {
-            return delivered.to_owned();
-        }
-        let sanitized = ENGINE.check(&Check {
-            text: delivered,
-            target,
-            context: &self.context,
-            policies: &self.project.policies,
-            mode: Mode::Sanitize,
-        });
-        sanitized.delivered_text(delivered).unwrap_or("").to_owned()
     }
 }
 
