@@ -352,6 +352,7 @@ fn outcome(surface: Surface, answer: Answer) -> Outcome {
                 }
                 if e.get("governor").is_some() {
                     assert_eq!(e["object"], "chat.completion.chunk", "{e}");
+                    assert_eq!(e["choices"], json!([]), "the result's chunk carries no choice: {e}");
                     assert_eq!(e["model"], model, "the added chunk carries the stream's model: {e}");
                     governor = e["governor"].clone();
                 }
@@ -774,6 +775,11 @@ fn policies_reach_a_second_instance(backend: regpilot_store::Backend) {
         (list["policies"][0]["version"].as_i64(), list["policies"][0]["enabled"].as_bool()),
         (Some(3), Some(false))
     );
+    // Custom policies are counted under one label, never by id or pattern.
+    let (_, metrics) = get(&b.base, "/metrics", &[]);
+    let metrics = metrics.as_str().unwrap();
+    assert!(metrics.contains("regpilot_governor_findings_total{rule=\"policy\"}"), "{metrics}");
+    assert!(!metrics.contains(&id) && !metrics.to_lowercase().contains("zephyr"));
     assert!(a.stop().success());
     assert!(b.stop().success());
 }
@@ -966,6 +972,30 @@ fn plans_switches_metadata_and_the_simulator() {
     let s = gw.set(json!({"enabled": true}));
     assert_eq!(s["enabled"], true);
     assert_eq!(gw.ask(Surface::Complete, "Hello").answer.status, 200);
+
+    // A key without the `governor` scope: 403 naming it, on a plan that has the Governor.
+    let k = cli_json(
+        dir,
+        &gw.db,
+        &[
+            "key",
+            "create",
+            "--project",
+            &gw.project,
+            "--type",
+            "gateway",
+            "--env",
+            "prod",
+            "--name",
+            "chat only",
+            "--scopes",
+            "chat,models",
+        ],
+    );
+    let chat_only = str_of(&k, "secret");
+    wait_for_status(base, &chat_only, 200, Duration::from_secs(5));
+    let o = ask(base, &chat_only, Surface::ChatStream, "Hello", &meta());
+    assert_eq!((o.answer.status, o.answer.json()["required"].as_str()), (403, Some("governor")), "{}", o.answer.text);
 
     // Free: 403, and the switch cannot turn it on.
     let free = project(dir, &gw.db, "free");
