@@ -637,10 +637,26 @@ fn a_stream_the_client_leaves_is_audited_with_what_it_was_sent() {
 #[test]
 fn prompts_are_redacted_or_kept_back_before_the_upstream() {
     let gw = gateway("gov-prompt", "enterprise", "info", &[]);
-    let s = gw.set(json!({"mode": "sanitize", "check_prompts": true}));
-    assert_eq!(s["check_prompts"], true);
     let secret = secret_key();
     let prompt = format!("My e-mail is {EMAIL} and my key is {secret}; the card is {CARD}.");
+    // Switched on from the command line: the server follows within a second.
+    let s = cli_json(
+        gw.dir.path(),
+        &gw.db,
+        &["project", "set-governor", &gw.project, "--mode", "sanitize", "--check-prompts"],
+    );
+    assert_eq!((s["mode"].as_str(), s["check_prompts"].as_bool()), (Some("sanitize"), Some(true)), "{s}");
+    let start = Instant::now();
+    // (The answer is redacted either way: what the upstream received tells.)
+    loop {
+        gw.ask(Surface::Complete, &prompt);
+        let got = gw.up.mock.requests().last().unwrap().body["messages"][0]["content"].to_string();
+        if !got.contains(EMAIL) {
+            break;
+        }
+        assert!(start.elapsed() < PROPAGATION, "--check-prompts not applied after {:?}", start.elapsed());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     for surface in [Surface::Complete, Surface::V1Stream] {
         let before = gw.up.mock.requests().len();
         let o = gw.ask(surface, &prompt);
