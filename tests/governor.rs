@@ -100,6 +100,7 @@ base_url = "{}"
 api_key_env = "REGPILOT_TEST_UPSTREAM_KEY"
 models = [
   {{ id = "mock-echo", prompt_cents_per_1k = 0.5, completion_cents_per_1k = 1.5 }},
+  {{ id = "mock-reset" }},
 ]
 "#,
         mock.base_url()
@@ -629,6 +630,25 @@ fn a_stream_the_client_leaves_is_audited_with_what_it_was_sent() {
     assert_ne!(entry["original_sha256"], sha256_hex(&answer), "only part of the answer had arrived");
     assert_ne!(entry["delivered_sha256"], entry["original_sha256"], "the held-back text was never sent");
     assert!(server.stop().success());
+}
+
+#[test]
+fn a_stream_the_upstream_cuts_is_audited_with_what_it_was_sent() {
+    let gw = gateway("gov-reset", "enterprise", "info", &[]);
+    // mock-reset: the first piece of the fixed completion, then the connection is cut.
+    let body = json!({"model": "mock-reset", "stream": true, "governorMetadata": meta(),
+        "messages": [{"role": "user", "content": "Hello"}]});
+    for path in ["/api/ai/chat", "/v1/chat/completions"] {
+        let surface = if path == "/api/ai/chat" { Surface::ChatStream } else { Surface::V1Stream };
+        let o = outcome(surface, send(&gw.server.base, "POST", path, &gw.sk, &body.to_string()));
+        assert!(o.error_code.is_some() && !o.done, "{path}: {}", o.answer.text);
+        assert!(!o.governor.is_null(), "{path}: the result comes before the error");
+        // The guard had held the text back: nothing was sent, and the audit says so.
+        assert_eq!(o.text, "", "{path}");
+        let entry = gw.audit(&o.audit_id());
+        assert_eq!(entry["original_sha256"], sha256_hex("The "), "{path}: {entry}");
+        assert_eq!(entry["delivered_sha256"], sha256_hex(""), "{path}: {entry}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
