@@ -107,7 +107,7 @@ fn expose_secret<S: serde::Serializer>(secret: &SecretKey, s: S) -> Result<S::Ok
     s.serialize_str(secret.expose())
 }
 
-fn key_audit(actor: &Actor, action: &str, key: &KeyRow, detail: Option<String>) -> AuditEntry {
+pub(crate) fn key_audit(actor: &Actor, action: &str, key: &KeyRow, detail: Option<String>) -> AuditEntry {
     actor.audit(action, ("key", &key.id), Some(&key.project_id), detail)
 }
 

@@ -39,6 +39,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "project_events", include_str!("../migrations/sqlite/0003_project_events.sql")),
     (4, "usage_models", include_str!("../migrations/sqlite/0004_usage_models.sql")),
     (5, "sessions", include_str!("../migrations/sqlite/0005_sessions.sql")),
+    (7, "admin", include_str!("../migrations/sqlite/0007_admin.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -46,6 +47,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "project_events", include_str!("../migrations/postgres/0003_project_events.sql")),
     (4, "usage_models", include_str!("../migrations/postgres/0004_usage_models.sql")),
     (5, "sessions", include_str!("../migrations/postgres/0005_sessions.sql")),
+    (7, "admin", include_str!("../migrations/postgres/0007_admin.sql")),
 ];
 
 /// SQLite settings for every connection: WAL so readers never block the writer, `FULL` sync so
