@@ -171,6 +171,20 @@ impl Control {
         Ok(())
     }
 
+    /// A project's keys (deleted ones left out, oldest first), each with its roll links.
+    pub async fn list_key_details(&self, project_id: &str) -> Result<Vec<KeyDetail>, ControlError> {
+        let keys = self.list_keys(project_id).await?;
+        let rolls = self.store.rolls_in_project(project_id).await?;
+        Ok(keys
+            .into_iter()
+            .map(|key| {
+                let to = rolls.iter().find(|r| r.old_key_id == key.id).cloned();
+                let from = rolls.iter().find(|r| r.new_key_id == key.id).cloned();
+                KeyDetail { key, roll: RollInfo::new(to, from) }
+            })
+            .collect())
+    }
+
     /// A key with its roll links: what replaced it and how much it is still used, what it
     /// replaced.
     pub async fn get_key_detail(&self, id: &str) -> Result<KeyDetail, ControlError> {

@@ -159,6 +159,10 @@ each_backend!(a_roll_makes_a_successor_and_expires_the_old_key_after_the_grace, 
     let d_new = c.get_key_detail(&new.id).await.unwrap();
     assert_eq!(d_new.roll.rolled_from.as_deref(), Some(k.key.id.as_str()));
     assert_eq!((d_new.roll.rolled_to, d_new.roll.uses_since_roll), (None, None));
+    let listed = c.list_key_details(&p.id).await.unwrap();
+    let find = |id: &str| listed.iter().find(|d| d.key.id == id).unwrap().roll.clone();
+    assert_eq!(find(&k.key.id).rolled_to.as_deref(), Some(new.id.as_str()));
+    assert_eq!(find(&new.id).rolled_from.as_deref(), Some(k.key.id.as_str()));
 
     // Both changes are on the feed, so every instance applies them.
     let feed = c.store().feed_since(0, 100).await.unwrap();

@@ -278,6 +278,17 @@ impl Store {
         Ok((to.as_ref().map(roll_from_row).transpose()?, from.as_ref().map(roll_from_row).transpose()?))
     }
 
+    /// Every roll that touches a key of `project_id` (as old key or successor).
+    pub async fn rolls_in_project(&self, project_id: &str) -> Result<Vec<KeyRollRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ROLL_COLUMNS} FROM key_rolls WHERE old_key_id IN (SELECT id FROM api_keys WHERE project_id = $1)"
+        ))
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(roll_from_row).collect::<Result<_, _>>()?)
+    }
+
     /// The keys and admin tokens whose digests are among `digests` (lowercase hex), each with
     /// the status of its user for tokens.
     pub async fn match_digests(&self, digests: &[String]) -> Result<Vec<DigestMatch>, StoreError> {
