@@ -205,6 +205,17 @@ impl Control {
         }
     }
 
+    /// Gives a key a new name (checked as at creation). A deleted key keeps its name.
+    pub async fn rename_key(&self, actor: &Actor, id: &str, name: &str) -> Result<KeyView, ControlError> {
+        let name = validate_name("name", name, 100)?;
+        let key = self.existing_key(id).await?;
+        let audit = key_audit(actor, "key.rename", &key, Some(format!("name={name}")));
+        match self.store.rename_key(id, &name, &audit).await? {
+            Some(row) => KeyView::from_row(&row),
+            None => Err(ControlError::Conflict(format!("key '{id}' was deleted; a deleted key cannot be renamed"))),
+        }
+    }
+
     async fn transition(
         &self,
         actor: &Actor,

@@ -196,12 +196,19 @@ each_backend!(a_roll_makes_a_successor_and_expires_the_old_key_after_the_grace, 
     assert_eq!(d_old.roll.uses_since_roll, Some(8));
     assert!(d_old.roll.last_use_since_roll.is_some());
 
+    // A rename keeps everything else; deleted keys cannot be renamed.
+    let renamed = c.rename_key(&alice(), &new.id, "  ci v2 ").await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.status), ("ci v2", KeyStatus::Active));
+    assert!(matches!(c.rename_key(&alice(), &new.id, "").await, Err(ControlError::Invalid { field: "name", .. })));
+    assert!(c.key_audit(&new.id).await.unwrap().iter().any(|a| a.action == "key.rename"));
+
     // Once only; a deleted key cannot be rolled; bad grace periods are refused.
     let again = c.roll_key(&alice(), &k.key.id, 0).await;
     assert!(matches!(&again, Err(ControlError::Conflict(m)) if m.contains(&new.id)), "{again:?}");
     let (_, k2) = project_and_key(&c).await;
     c.delete_key(&alice(), &k2.key.id).await.unwrap();
     assert!(matches!(c.roll_key(&alice(), &k2.key.id, 0).await, Err(ControlError::Conflict(_))));
+    assert!(matches!(c.rename_key(&alice(), &k2.key.id, "x").await, Err(ControlError::Conflict(_))));
     assert!(matches!(c.roll_key(&alice(), &new.id, -1).await, Err(ControlError::Invalid { field: "grace", .. })));
     assert!(matches!(c.roll_key(&alice(), "key_nope", 0).await, Err(ControlError::NotFound { .. })));
 

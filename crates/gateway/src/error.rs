@@ -54,6 +54,19 @@ pub(crate) enum ApiError {
     NoUpstream(String),
     /// A feature this version does not have (501 `NOT_IMPLEMENTED`).
     NotImplemented(String),
+    /// The admin API without a credential (`missing`), or with an admin token that is not
+    /// valid: malformed, unknown, revoked, expired, or its user deactivated — one answer for all.
+    AdminUnauthorized {
+        missing: bool,
+    },
+    /// The admin API caller may not do this (a `viewer`, a read-only token, a password to
+    /// change first): 403 `INSUFFICIENT_PERMISSIONS`, `required` naming what it takes.
+    AdminForbidden {
+        required: &'static str,
+        message: String,
+    },
+    /// A write with a dashboard session that lacks the session's CSRF token (403 `CSRF_REJECTED`).
+    CsrfRejected,
 }
 
 /// Which error shape a route speaks. Routes under [`Dialect::OPENAI_PREFIX`] speak OpenAI's;
@@ -176,6 +189,8 @@ impl ApiError {
             ApiError::Upstream(e) => StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_GATEWAY),
             ApiError::NoUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::AdminUnauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::AdminForbidden { .. } | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
         }
     }
 
@@ -258,6 +273,20 @@ impl ApiError {
             }
             ApiError::NoUpstream(m) => Body::new(m, "UPSTREAM_UNAVAILABLE"),
             ApiError::NotImplemented(m) => Body::new(m, "NOT_IMPLEMENTED"),
+            ApiError::AdminUnauthorized { missing: true } => Body::new(
+                "Missing admin token: send Authorization: Bearer rpa_… (or use a dashboard session)",
+                "MISSING_ADMIN_TOKEN",
+            ),
+            ApiError::AdminUnauthorized { missing: false } => {
+                Body::new("Invalid, revoked or expired admin token", "INVALID_ADMIN_TOKEN")
+            }
+            ApiError::AdminForbidden { required, message } => {
+                Body { required: Some(required), ..Body::new(message, "INSUFFICIENT_PERMISSIONS") }
+            }
+            ApiError::CsrfRejected => Body::new(
+                "A write with a dashboard session needs the session's CSRF token in the x-csrf-token header",
+                "CSRF_REJECTED",
+            ),
         };
         let body = match (dialect, body.error) {
             (Dialect::OpenAi, Message::Text(message)) => Body {

@@ -28,7 +28,7 @@ fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
 
 /// The `{id}` of the path. A segment that does not decode to UTF-8 gets the JSON 400 of README
 /// "Errors" naming `id`, not axum's plain-text rejection (found by tests/fuzz_http.rs).
-pub(crate) struct RecordId(String);
+pub(crate) struct RecordId(pub(crate) String);
 
 impl<S: Send + Sync> FromRequestParts<S> for RecordId {
     type Rejection = ApiError;

@@ -1,8 +1,9 @@
 //! The control plane's HTTP side: what a person or an operator's script calls, not what every
-//! AI request goes through. The key-protected compliance and usage routes, the probes and
+//! AI request goes through. The admin API ([`api`], behind admin tokens), the key-protected compliance and usage routes, the probes and
 //! metrics ([`system`], [`health`]), the OpenAPI document, and the web [`dashboard`] (its own
 //! page table, layer and state).
 
+pub(crate) mod api;
 pub(crate) mod compliance;
 pub(crate) mod dashboard;
 pub(crate) mod health;
