@@ -38,6 +38,9 @@ impl Remote {
                 "--server: '{base}' is not an http:// or https:// URL (e.g. http://127.0.0.1:8080)"
             )));
         }
+        if base.starts_with("http://") && !is_loopback(&base) {
+            eprintln!("warning: {base} is plain HTTP: the admin token and every answer cross the network unencrypted; use https://");
+        }
         let token = std::env::var("REGPILOT_ADMIN_TOKEN").map(|t| t.trim().to_owned()).unwrap_or_default();
         if token.is_empty() {
             return Err(Failure::usage(
@@ -143,6 +146,17 @@ fn without_url(e: &reqwest::Error) -> String {
     s
 }
 
+/// Whether an `http://` URL names this machine (`localhost`, `127.x.x.x`, `[::1]`).
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Percent-encodes a path segment or query value.
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -168,5 +182,11 @@ mod tests {
         assert_eq!((f.exit, f.code), (2, "INVALID_ARGUMENT"));
         let f = failure(StatusCode::NOT_FOUND, &serde_json::json!({"error": "Key 'k' not found", "code": "NOT_FOUND"}));
         assert_eq!((f.exit, f.code, f.message.as_str()), (1, "NOT_FOUND", "key 'k' not found"));
+        for local in ["http://127.0.0.1:8080", "http://localhost/", "http://[::1]:9/x", "http://127.9.9.9"] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for far in ["http://gateway.example.com", "http://10.0.0.1:8080", "http://[2001:db8::1]/"] {
+            assert!(!is_loopback(far), "{far}");
+        }
     }
 }
