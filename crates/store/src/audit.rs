@@ -35,6 +35,14 @@ fn from_row(r: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
 }
 
 impl Store {
+    /// An audit entry for an event that changes no other record (a reported leak left active).
+    pub async fn insert_audit_entry(&self, a: &AuditEntry) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_audit(&mut tx, a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The audit trail of one record (a key, a project, …), oldest first.
     pub async fn audit_for_target(&self, target_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
