@@ -1,7 +1,8 @@
 // The screenshots in docs/screenshots/ (shown in the README), taken on a server of their own so
 // that the data is the same every run: the project "My App", three keys made through the form
-// ("web", "ci (read-only)", "staging"), and some traffic. The pages are always rendered and
-// checked; the PNGs (1280×800 viewport, full page) are written only with SCREENSHOTS=1.
+// ("web", "ci (read-only)", "staging"), and some traffic; then the roll confirmation, the Admin
+// tokens page and the Users page. The pages are always rendered and checked; the PNGs (1280×800
+// viewport, full page) are written only with SCREENSHOTS=1.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -94,6 +95,37 @@ describe('dashboard screenshots', () => {
       } else {
         console.log('# no page per key yet: docs/screenshots/key.png not taken');
       }
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the roll confirmation, Admin tokens and Users', async () => {
+    server.cli(['user', 'create', '--email', 'viewer@example.com', '--role', 'viewer'], { input: 'viewer-password-123\n' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    try {
+      await logIn(page, server.base);
+      await page.goto(`${server.base}/projects/${server.projectId}/keys`);
+      const row = page.locator('tbody tr', { has: page.locator('td:first-child', { hasText: /^web$/ }) });
+      await Promise.all([page.waitForURL(/\/roll$/), row.getByRole('link', { name: 'Roll', exact: true }).click()]);
+      assert.equal(await page.inputValue('#grace'), '24h');
+      await screenshot(page, 'roll.png');
+
+      await page.goto(`${server.base}/account/tokens`);
+      for (const [name, readOnly] of [['laptop', false], ['ci', true]]) {
+        await page.fill('#name', name);
+        if (readOnly) await page.check('input[name="read_only"]');
+        await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Create token', exact: true }).click()]);
+        registerSecret((await page.locator('#new-secret').innerText()).trim());
+        await Promise.all([page.waitForURL(/\/account\/tokens$/), page.getByRole('link', { name: 'I have copied it' }).click()]);
+      }
+      assert.equal(await page.locator('#tokens tbody tr').count(), 2);
+      await screenshot(page, 'tokens.png');
+
+      await page.goto(`${server.base}/users`);
+      assert.equal(await page.locator('#users tbody tr').count(), 2);
+      await screenshot(page, 'users.png');
     } finally {
       await context.close();
     }

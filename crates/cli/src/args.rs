@@ -24,6 +24,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "REGPILOT_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// Drive a running gateway through its admin API instead of opening the store, e.g.
+    /// https://gateway.example.com; the admin token is read from REGPILOT_ADMIN_TOKEN.
+    #[arg(long, global = true, env = "REGPILOT_SERVER")]
+    pub server: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -48,6 +53,10 @@ pub enum Command {
     /// List and acknowledge alerts on unusual key activity.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Create, list and revoke the personal admin tokens of dashboard users (for the admin API
+    /// and --server).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// The Governor's audit of validated answers and prompts.
     #[command(subcommand)]
     Governor(GovernorCommand),
@@ -73,10 +82,6 @@ pub struct ScanArgs {
     /// Output on stdout.
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     pub format: ScanFormat,
-    /// A running gateway: --check asks it (with the admin token in REGPILOT_ADMIN_TOKEN) instead of
-    /// the store; --report sends to it.
-    #[arg(long, env = "REGPILOT_SERVER")]
-    pub server: Option<String>,
     /// Report every secret found to the gateway's POST /api/leaks (live keys get deactivated
     /// or alerted on, as the gateway's leak_action says).
     #[arg(long)]
@@ -281,6 +286,15 @@ pub enum KeyCommand {
     Reactivate { key_id: String },
     /// Delete the key for good.
     Delete { key_id: String },
+    /// Replace a key by a successor with the same attributes (its secret printed once); the old
+    /// key keeps working until the grace period ends, then expires everywhere.
+    Roll {
+        key_id: String,
+        /// How long the old key keeps working: 0 (it expires now), or a number with s, m, h or d
+        /// (at most 30d).
+        #[arg(long, default_value = "24h")]
+        grace: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -305,6 +319,46 @@ pub enum UserCommand {
         /// The user's id or email address.
         user: String,
     },
+    /// Change a user's role: admin (may change things) or viewer (looks only).
+    SetRole {
+        /// The user's id or email address.
+        user: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Reset a forgotten password: a generated one is printed once, the user must change it at
+    /// the next login, and the user's sessions end.
+    ResetPassword {
+        /// The user's id or email address.
+        user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a personal admin token for a dashboard user. The token is printed once; it
+    /// carries the user's role.
+    Create {
+        /// The user's email address (or id). With --server, only the token's own user.
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// Expire the token after this many days.
+        #[arg(long)]
+        expires_in: Option<i64>,
+        /// The token may only read, whatever the user's role.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List admin tokens (never the tokens themselves). With --server, the caller's own.
+    List {
+        /// Only this user's tokens (email or id).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token: it stops working at once.
+    Revoke { token_id: String },
 }
 
 #[derive(Debug, Subcommand)]

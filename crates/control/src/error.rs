@@ -39,7 +39,7 @@ impl ControlError {
             return ControlError::invalid(
                 "id",
                 format!(
-                    "that is an API key secret, not a {what} id ({what} ids look like {}_…); it was not stored",
+                    "that is a secret (an API key or admin token), not a {what} id ({what} ids look like {}_…); it was not stored",
                     id_prefix(what)
                 ),
             );
@@ -49,7 +49,7 @@ impl ControlError {
 }
 
 fn looks_like_secret(s: &str) -> bool {
-    regpilot_keys::parse(s).is_ok() || s.starts_with("sk_") || s.starts_with("pk_")
+    regpilot_keys::parse(s).is_ok() || s.starts_with("sk_") || s.starts_with("pk_") || s.starts_with("rpa_")
 }
 
 fn id_prefix(what: &str) -> &'static str {
@@ -60,6 +60,8 @@ fn id_prefix(what: &str) -> &'static str {
         "model" => "mdl",
         "policy" => "pol",
         "audit" => "gva",
+        "admin token" => "tok",
+        "user" => "usr",
         _ => "…",
     }
 }

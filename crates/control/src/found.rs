@@ -1,12 +1,12 @@
 //! Secrets found somewhere — by `regpilot scan` or in a leak report — and what the store knows
 //! about them, by digest only (README.md, "Secret scanning").
 
-use regpilot_keys::{is_admin_token, KeyDigest};
-use regpilot_store::{now_ms, KeyRow};
+use regpilot_keys::is_admin_token;
+use regpilot_store::KeyRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{Control, ControlError};
+use crate::{Control, ControlError, DigestState};
 
 /// At most this many digests per status request (one scan of a large tree sends batches).
 pub const MAX_STATUS_DIGESTS: usize = 1000;
@@ -96,7 +96,7 @@ pub struct SecretStatus {
 
 impl Control {
     /// What the store knows about each digest (lowercase hex SHA-256 of a found string), in the
-    /// order asked. Admin tokens are not API keys: the key table answers them `unknown`.
+    /// order asked: keys and admin tokens, by the one rule of [`Control::digest_statuses`].
     pub async fn secret_statuses(&self, digests: &[String]) -> Result<Vec<SecretStatus>, ControlError> {
         if digests.len() > MAX_STATUS_DIGESTS {
             return Err(ControlError::invalid(
@@ -104,25 +104,22 @@ impl Control {
                 format!("at most {MAX_STATUS_DIGESTS} digests per request (got {})", digests.len()),
             ));
         }
-        if let Some(bad) = digests.iter().position(|d| KeyDigest::from_hex(d).is_none()) {
-            return Err(ControlError::invalid(
-                "digests",
-                format!("digest {bad} is not a SHA-256 in lowercase hex (64 characters 0-9a-f)"),
-            ));
-        }
-        let now = now_ms();
-        let mut out = Vec::with_capacity(digests.len());
-        for d in digests {
-            out.push(match self.store.get_key_by_digest(d).await? {
-                Some(row) => SecretStatus {
-                    digest: d.clone(),
-                    status: FoundStatus::of_key(&row, now),
-                    prefix: Some(row.display_prefix.clone()),
-                    key_id: Some(row.id.clone()),
+        Ok(self
+            .digest_statuses(digests)
+            .await?
+            .into_iter()
+            .map(|d| SecretStatus {
+                status: match d.status {
+                    DigestState::Live => FoundStatus::Live,
+                    DigestState::Inactive => FoundStatus::Inactive,
+                    DigestState::Deleted => FoundStatus::Deleted,
+                    DigestState::Expired => FoundStatus::Expired,
+                    DigestState::Unknown => FoundStatus::Unknown,
                 },
-                None => SecretStatus { digest: d.clone(), status: FoundStatus::Unknown, prefix: None, key_id: None },
-            });
-        }
-        Ok(out)
+                digest: d.digest,
+                prefix: d.prefix,
+                key_id: d.key_id,
+            })
+            .collect())
     }
 }

@@ -107,7 +107,7 @@ fn expose_secret<S: serde::Serializer>(secret: &SecretKey, s: S) -> Result<S::Ok
     s.serialize_str(secret.expose())
 }
 
-fn key_audit(actor: &Actor, action: &str, key: &KeyRow, detail: Option<String>) -> AuditEntry {
+pub(crate) fn key_audit(actor: &Actor, action: &str, key: &KeyRow, detail: Option<String>) -> AuditEntry {
     actor.audit(action, ("key", &key.id), Some(&key.project_id), detail)
 }
 
@@ -202,6 +202,17 @@ impl Control {
         match self.store.change_key_status(id, &["active", "inactive"], "deleted", &audit).await? {
             Some(row) => KeyView::from_row(&row),
             None => Err(ControlError::Conflict(format!("key '{id}' is already deleted"))),
+        }
+    }
+
+    /// Gives a key a new name (checked as at creation). A deleted key keeps its name.
+    pub async fn rename_key(&self, actor: &Actor, id: &str, name: &str) -> Result<KeyView, ControlError> {
+        let name = validate_name("name", name, 100)?;
+        let key = self.existing_key(id).await?;
+        let audit = key_audit(actor, "key.rename", &key, Some(format!("name={name}")));
+        match self.store.rename_key(id, &name, &audit).await? {
+            Some(row) => KeyView::from_row(&row),
+            None => Err(ControlError::Conflict(format!("key '{id}' was deleted; a deleted key cannot be renamed"))),
         }
     }
 

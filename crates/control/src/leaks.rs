@@ -179,11 +179,10 @@ impl Control {
         verdict.token_type = verdict.token_type.replace(token, &shown);
         verdict.token_prefix = Some(shown);
         verdict.label = LeakLabel::Unknown;
-        // Admin tokens are kept apart from keys; this store's key table cannot act on them.
-        if kind != SecretKind::ApiKey {
-            return Ok(verdict);
-        }
         let digest = regpilot_keys::digest(token).to_hex();
+        if kind == SecretKind::AdminToken {
+            return self.report_admin_token(item, token, &digest, action, verdict).await;
+        }
         let Some(key) = self.store.get_key_by_digest(&digest).await? else { return Ok(verdict) };
         let now = now_ms();
         let status = FoundStatus::of_key(&key, now);
@@ -232,6 +231,77 @@ impl Control {
             url = %place.url,
             source = %place.source,
             "leaked key reported"
+        );
+        Ok(verdict)
+    }
+}
+
+impl Control {
+    /// A reported admin token: with `leak_action = deactivate` a live one is revoked at once (a
+    /// person's credential to the whole control plane); with `alert`, the report is audited
+    /// and logged and the token left working. Admin tokens belong to no project, so no
+    /// project alert is raised; the audit log and the log line carry where it was found.
+    async fn report_admin_token(
+        &self,
+        item: &LeakReportItem,
+        token: &str,
+        digest: &str,
+        action: LeakAction,
+        mut verdict: LeakVerdict,
+    ) -> Result<LeakVerdict, ControlError> {
+        let Some(found) = self.digest_statuses(&[digest.to_owned()]).await?.into_iter().next() else {
+            return Ok(verdict);
+        };
+        let Some(token_id) = found.key_id.clone() else { return Ok(verdict) };
+        let status = FoundStatus::parse(match found.status {
+            crate::DigestState::Live => "live",
+            crate::DigestState::Inactive => "inactive",
+            crate::DigestState::Deleted => "deleted",
+            crate::DigestState::Expired => "expired",
+            crate::DigestState::Unknown => "unknown",
+        })
+        .unwrap_or(FoundStatus::Unknown);
+        verdict.status = Some(status);
+        if status == FoundStatus::Unknown {
+            return Ok(verdict);
+        }
+        if status != FoundStatus::Live {
+            verdict.label = LeakLabel::Inactive;
+            return Ok(verdict);
+        }
+        let place = Place::of(item, token);
+        let actor = Actor::leak_report();
+        match action {
+            LeakAction::Deactivate => match self.revoke_admin_token(&actor, &token_id, None).await {
+                Ok(_) => {
+                    verdict.status = Some(FoundStatus::Deleted);
+                    verdict.label = LeakLabel::LiveKeyDeactivated;
+                }
+                // Revoked meanwhile by someone else.
+                Err(ControlError::Conflict(_)) => {
+                    verdict.status = Some(FoundStatus::Deleted);
+                    verdict.label = LeakLabel::Inactive;
+                    return Ok(verdict);
+                }
+                Err(e) => return Err(e),
+            },
+            LeakAction::Alert => {
+                let audit = actor.audit(
+                    "admin_token.leak_reported",
+                    ("admin_token", &token_id),
+                    None,
+                    Some(format!("leak reported, token left working: {}", place.describe())),
+                );
+                self.store.insert_audit_entry(&audit).await?;
+                verdict.label = LeakLabel::LiveKeyAlerted;
+            }
+        }
+        tracing::warn!(
+            token_id = %token_id,
+            action = action.as_str(),
+            url = %place.url,
+            source = %place.source,
+            "leaked admin token reported"
         );
         Ok(verdict)
     }

@@ -6,6 +6,7 @@ mod account;
 mod alerts;
 mod bootstrap;
 mod compliance;
+mod digest_status;
 mod error;
 mod found;
 mod governor;
@@ -15,8 +16,10 @@ mod leaks;
 mod passwords;
 mod plans;
 mod projects;
+mod rolls;
 mod sessions;
 mod time_fmt;
+mod tokens;
 mod usage;
 mod usage_ai;
 mod users;
@@ -27,6 +30,7 @@ pub use compliance::{
     ComplianceStatus, ModelPatch, ModelView, NewModel, NewViolation, RegistrySummary, RiskLevel, Severity,
     SeverityCounts, ViolationPatch, ViolationStatus, ViolationView, SCORE_FORMULA,
 };
+pub use digest_status::{DigestState, DigestStatus, MAX_DIGESTS};
 pub use error::ControlError;
 pub use found::{FoundStatus, SecretKind, SecretStatus, MAX_STATUS_DIGESTS};
 pub use governor::{
@@ -39,11 +43,13 @@ pub use leaks::{LeakAction, LeakLabel, LeakReportItem, LeakVerdict, ReportedToke
 pub use passwords::{PasswordHashing, BUSY_RETRY_AFTER_SECS, HASH_WAIT};
 pub use plans::{Limits, Plan};
 pub use projects::{NewProject, ProjectView};
+pub use rolls::{parse_grace, KeyDetail, RollInfo, RolledKey, DEFAULT_GRACE_MS, MAX_GRACE_MS};
 pub use sessions::{NewSession, SessionId, SessionPolicy, SessionUser, TOUCH_EVERY_MS};
 pub use time_fmt::rfc3339;
+pub use tokens::{AdminAuth, AdminPrincipal, AdminTokenView, CreatedAdminToken};
 pub use usage::{CountryUsage, DayUsage, HourUsage, KeyUsage, KeyUsageSummary, UsagePeriod, UsageReport};
 pub use usage_ai::{AiUsage, ModelUsage};
-pub use users::{UserView, MIN_PASSWORD_LEN};
+pub use users::{OneTimePassword, PasswordReset, UserView, MIN_PASSWORD_LEN, ROLES};
 
 use regpilot_store::Store;
 

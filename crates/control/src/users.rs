@@ -91,6 +91,86 @@ impl Control {
     }
 }
 
+/// The roles a dashboard user can have: `admin` may change things, `viewer` only looks.
+pub const ROLES: [&str; 2] = ["admin", "viewer"];
+
+pub(crate) fn validate_role(role: &str) -> Result<&str, ControlError> {
+    ROLES.iter().find(|r| **r == role).copied().ok_or_else(|| {
+        ControlError::invalid("role", format!("unknown role '{role}' (expected one of: {})", ROLES.join(", ")))
+    })
+}
+
+/// A generated password, shown once to the administrator who reset it. `Debug` redacts it.
+pub struct OneTimePassword(String);
+
+impl OneTimePassword {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for OneTimePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneTimePassword(<redacted>)")
+    }
+}
+
+impl Serialize for OneTimePassword {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// The answer to a password reset: the user, and the generated password (shown once).
+#[derive(Debug, Serialize)]
+pub struct PasswordReset {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub password: OneTimePassword,
+}
+
+impl Control {
+    /// Changes a user's role (`admin` or `viewer`); it applies at once to the user's sessions
+    /// and admin tokens, which read the role on every use.
+    pub async fn set_user_role(&self, actor: &Actor, user: &str, role: &str) -> Result<UserView, ControlError> {
+        let role = validate_role(role)?;
+        let u = self.find_user(user).await?;
+        let audit = actor.audit("user.set_role", ("user", &u.id), None, Some(format!("role={role}")));
+        if !self.store.set_user_role(&u.id, role, &audit).await? {
+            return Err(ControlError::not_found("user", user));
+        }
+        self.find_user(&u.id).await
+    }
+
+    /// Resets a forgotten password: a generated one (20 base62 characters, shown once), which
+    /// the user must change at the next login; every session of the user ends.
+    pub async fn reset_user_password(&self, actor: &Actor, user: &str) -> Result<PasswordReset, ControlError> {
+        let u = self.find_user(user).await?;
+        let password =
+            regpilot_keys::random_base62(20).map_err(|e| ControlError::Internal(format!("OS random source: {e}")))?;
+        let hash = self.passwords.hash(password.clone()).await?;
+        let audit = actor.audit("user.password_reset", ("user", &u.id), None, None);
+        if !self.store.reset_user_password(&u.id, &hash, &audit).await? {
+            return Err(ControlError::not_found("user", user));
+        }
+        Ok(PasswordReset { user: self.find_user(&u.id).await?, password: OneTimePassword(password) })
+    }
+
+    /// One page of the audit log, newest first (of one project when given): at most `limit`
+    /// entries older than the `before` cursor, with each entry's cursor.
+    pub async fn audit_log_page(
+        &self,
+        project_id: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<(i64, regpilot_store::AuditEntry)>, ControlError> {
+        if let Some(p) = project_id {
+            self.get_project(p).await?;
+        }
+        Ok(self.store.audit_page(project_id, before, limit).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize_email;

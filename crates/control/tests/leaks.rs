@@ -227,3 +227,29 @@ each_backend!(oversized_reports_and_fields_are_refused_whole, |c: Control| async
     assert!(c.list_alerts(&pid, true).await.unwrap().is_empty());
     assert!(!format!("{:?}", report[0]).contains(live.secret.expose()), "Debug redacts the token");
 });
+
+each_backend!(a_reported_live_admin_token_is_revoked_or_only_audited, |c: Control| async move {
+    c.create_user(&Actor::system(), "ops@example.com", "a long enough password".into(), "admin", false).await.unwrap();
+    let revoked = c.create_admin_token(&Actor::system(), "ops@example.com", "leaked", None, false).await.unwrap();
+    let kept = c.create_admin_token(&Actor::system(), "ops@example.com", "kept", None, false).await.unwrap();
+    let got = c
+        .report_leaks(&[item(revoked.secret.expose(), "https://example.com/paste")], LeakAction::Deactivate)
+        .await
+        .unwrap();
+    assert_eq!(labels(&got), [LeakLabel::LiveKeyDeactivated]);
+    assert_eq!(got[0].kind, Some(SecretKind::AdminToken));
+    assert!(matches!(c.authenticate_admin_token(revoked.secret.expose(), now_ms()).await.unwrap(), AdminAuth::Revoked));
+    // A replay changes nothing more.
+    let again = c.report_leaks(&[item(revoked.secret.expose(), "u")], LeakAction::Deactivate).await.unwrap();
+    assert_eq!(labels(&again), [LeakLabel::Inactive]);
+    // With `alert`, the token keeps working and the report is in the audit log.
+    let alerted =
+        c.report_leaks(&[item(kept.secret.expose(), "https://example.com/x")], LeakAction::Alert).await.unwrap();
+    assert_eq!(labels(&alerted), [LeakLabel::LiveKeyAlerted]);
+    assert!(matches!(c.authenticate_admin_token(kept.secret.expose(), now_ms()).await.unwrap(), AdminAuth::Ok(_)));
+    let statuses = c
+        .secret_statuses(&[digest(revoked.secret.expose()).to_hex(), digest(kept.secret.expose()).to_hex()])
+        .await
+        .unwrap();
+    assert_eq!(statuses.iter().map(|s| s.status).collect::<Vec<_>>(), [FoundStatus::Deleted, FoundStatus::Live]);
+});

@@ -61,6 +61,19 @@ pub(crate) enum ApiError {
         rules: Vec<String>,
         governor: serde_json::Value,
     },
+    /// The admin API without a credential (`missing`), or with an admin token that is not
+    /// valid: malformed, unknown, revoked, expired, or its user deactivated — one answer for all.
+    AdminUnauthorized {
+        missing: bool,
+    },
+    /// The admin API caller may not do this (a `viewer`, a read-only token, a password to
+    /// change first): 403 `INSUFFICIENT_PERMISSIONS`, `required` naming what it takes.
+    AdminForbidden {
+        required: &'static str,
+        message: String,
+    },
+    /// A write with a dashboard session that lacks the session's CSRF token (403 `CSRF_REJECTED`).
+    CsrfRejected,
 }
 
 /// Which error shape a route speaks. Routes under [`Dialect::OPENAI_PREFIX`] speak OpenAI's;
@@ -192,6 +205,8 @@ impl ApiError {
             ApiError::Upstream(e) => StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_GATEWAY),
             ApiError::NoUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::GovernorBlocked { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::AdminUnauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::AdminForbidden { .. } | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
         }
     }
 
@@ -279,6 +294,20 @@ impl ApiError {
             ApiError::GovernorBlocked { message, rules, governor } => {
                 Body { rules: Some(rules), governor: Some(governor), ..Body::new(message, "GOVERNOR_BLOCKED") }
             }
+            ApiError::AdminUnauthorized { missing: true } => Body::new(
+                "Missing admin token: send Authorization: Bearer rpa_… (or use a dashboard session)",
+                "MISSING_ADMIN_TOKEN",
+            ),
+            ApiError::AdminUnauthorized { missing: false } => {
+                Body::new("Invalid, revoked or expired admin token", "INVALID_ADMIN_TOKEN")
+            }
+            ApiError::AdminForbidden { required, message } => {
+                Body { required: Some(required), ..Body::new(message, "INSUFFICIENT_PERMISSIONS") }
+            }
+            ApiError::CsrfRejected => Body::new(
+                "A write with a dashboard session needs the session's CSRF token in the x-csrf-token header",
+                "CSRF_REJECTED",
+            ),
         };
         let body = match (dialect, body.error) {
             (Dialect::OpenAi, Message::Text(message)) => Body {

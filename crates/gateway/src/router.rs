@@ -9,6 +9,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use regpilot_keys::Scope;
 
+use crate::admin::api::{self as admin_api, admin_layer, AdminCtx};
 use crate::admin::dashboard::guard::{page_layer, PageCtx};
 use crate::admin::dashboard::state::{DashShared, DashState, Dashboard};
 use crate::admin::dashboard::table::page_table;
@@ -16,7 +17,7 @@ use crate::admin::{compliance, governor, health, leaks, openapi, system, usage};
 use crate::ai::{chat, openai};
 use crate::error::{ApiError, Dialect};
 use crate::metrics::method_label;
-use crate::path::access::Access;
+use crate::path::access::{Access, AdminAccess};
 use crate::path::auth::{AuthLayer, RouteCtx};
 use crate::path::edge::EdgeLayer;
 use crate::state::AppState;
@@ -44,6 +45,12 @@ where
 pub fn route_table() -> Vec<RouteDef> {
     use Access::{OptionalKey, Public, Scope as Needs};
     use Method as M;
+    use {
+        admin_api::alerts, admin_api::audit, admin_api::keys, admin_api::projects, admin_api::tokens, admin_api::users,
+    };
+    const READ: Access = Access::Admin(AdminAccess::Read);
+    const WRITE: Access = Access::Admin(AdminAccess::Write);
+    const OWN: Access = Access::Admin(AdminAccess::OwnTokens);
     vec![
         route(M::GET, "/api/health", OptionalKey, health::health),
         route(M::GET, "/api/ready", Public, system::ready),
@@ -72,6 +79,34 @@ pub fn route_table() -> Vec<RouteDef> {
         route(M::POST, "/v1/chat/completions", Needs(Scope::Chat), openai::chat_completions),
         route(M::GET, "/v1/models", Needs(Scope::Models), openai::models),
         route(M::POST, "/api/leaks", Access::LeakReporter, leaks::report),
+        // The admin API (README.md, "Admin API").
+        route(M::GET, "/api/admin/projects", READ, projects::list_projects),
+        route(M::POST, "/api/admin/projects", WRITE, projects::create_project),
+        route(M::GET, "/api/admin/projects/{id}", READ, projects::get_project),
+        route(M::POST, "/api/admin/projects/{id}/plan", WRITE, projects::set_plan),
+        route(M::GET, "/api/admin/projects/{id}/keys", READ, keys::list_keys),
+        route(M::POST, "/api/admin/projects/{id}/keys", WRITE, keys::create_key),
+        route(M::GET, "/api/admin/projects/{id}/alerts", READ, alerts::list_alerts),
+        route(M::POST, "/api/admin/keys/status", READ, keys::key_statuses),
+        route(M::GET, "/api/admin/keys/{id}", READ, keys::get_key),
+        route(M::PATCH, "/api/admin/keys/{id}", WRITE, keys::rename_key),
+        route(M::DELETE, "/api/admin/keys/{id}", WRITE, keys::delete_key),
+        route(M::POST, "/api/admin/keys/{id}/deactivate", WRITE, keys::deactivate_key),
+        route(M::POST, "/api/admin/keys/{id}/reactivate", WRITE, keys::reactivate_key),
+        route(M::POST, "/api/admin/keys/{id}/roll", WRITE, keys::roll_key),
+        route(M::GET, "/api/admin/keys/{id}/usage", READ, keys::key_usage),
+        route(M::GET, "/api/admin/keys/{id}/audit", READ, keys::key_audit),
+        route(M::POST, "/api/admin/alerts/{id}/ack", WRITE, alerts::ack_alert),
+        route(M::GET, "/api/admin/users", READ, users::list_users),
+        route(M::POST, "/api/admin/users", WRITE, users::create_user),
+        route(M::POST, "/api/admin/users/{id}/role", WRITE, users::set_role),
+        route(M::POST, "/api/admin/users/{id}/deactivate", WRITE, users::deactivate_user),
+        route(M::POST, "/api/admin/users/{id}/reactivate", WRITE, users::reactivate_user),
+        route(M::POST, "/api/admin/users/{id}/password-reset", WRITE, users::reset_password),
+        route(M::GET, "/api/admin/audit", READ, audit::audit_log),
+        route(M::GET, "/api/admin/tokens", OWN, tokens::list_tokens),
+        route(M::POST, "/api/admin/tokens", OWN, tokens::create_token),
+        route(M::DELETE, "/api/admin/tokens/{id}", OWN, tokens::revoke_token),
     ]
 }
 
@@ -82,8 +117,17 @@ pub fn build_router(state: AppState, dashboard: Arc<Dashboard>) -> Router {
     openapi::publish(table.iter().map(|def| (&def.method, def.path, def.access)));
     let mut router = Router::new();
     for def in table {
-        let ctx = RouteCtx { state: state.clone(), access: def.access, template: def.path, dialect: def.dialect };
-        router = router.route(def.path, def.handler.layer(AuthLayer(ctx)));
+        let handler = match def.access {
+            Access::Admin(access) => {
+                let ctx = AdminCtx { state: state.clone(), dashboard: dashboard.clone(), access, template: def.path };
+                def.handler.layer(from_fn_with_state(ctx, admin_layer))
+            }
+            access => {
+                let ctx = RouteCtx { state: state.clone(), access, template: def.path, dialect: def.dialect };
+                def.handler.layer(AuthLayer(ctx))
+            }
+        };
+        router = router.route(def.path, handler);
     }
     let pages = DashState::new(DashShared {
         control: state.control.clone(),

@@ -351,7 +351,7 @@ async fn a_viewer_sees_the_pages_but_every_change_is_refused() {
             let r = send(&app, &v, &path, &fields).await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
             assert!(
-                r.text().contains("Your role (viewer) may view the dashboard but not change keys or alerts"),
+                r.text().contains("Your role (viewer) may view the dashboard but not change keys, alerts or users"),
                 "{path}"
             );
         }

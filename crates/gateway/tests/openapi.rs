@@ -63,12 +63,22 @@ async fn the_document_covers_every_route_with_its_access() {
                 assert_eq!(op["security"], json!([{"leak_reporter": []}]), "{ctx}");
                 assert_eq!(doc["components"]["securitySchemes"]["leak_reporter"]["scheme"], "bearer");
             }
+            Access::Admin(_) => {
+                let security = op["security"].as_array().unwrap_or_else(|| panic!("{ctx}: no security"));
+                assert!(security.iter().any(|s| s.get("admin_token").is_some()), "{ctx}: {security:?}");
+                assert!(security.iter().any(|s| s.get("dashboard_session").is_some()), "{ctx}: {security:?}");
+                assert!(op["responses"]["401"].is_object() && op["responses"]["403"].is_object(), "{ctx}");
+            }
         }
         if route.path.contains("{id}") {
             let params = op["parameters"].as_array().unwrap_or_else(|| panic!("{ctx}: no parameters"));
             assert!(params.iter().any(|p| p["name"] == "id" && p["in"] == "path" && p["required"] == true), "{ctx}");
         }
-        if route.method == Method::PATCH || (route.method == Method::POST && !route.path.ends_with("/archive")) {
+        // Actions on a record (archive, deactivate, …) take no body.
+        let action = ["/archive", "/deactivate", "/reactivate", "/ack", "/password-reset"]
+            .iter()
+            .any(|a| route.path.ends_with(a));
+        if route.method == Method::PATCH || (route.method == Method::POST && !action) {
             assert!(op["requestBody"]["content"]["application/json"].is_object(), "{ctx}: no JSON request body");
         }
     }

@@ -35,6 +35,14 @@ fn from_row(r: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
 }
 
 impl Store {
+    /// An audit entry for an event that changes no other record (a reported leak left active).
+    pub async fn insert_audit_entry(&self, a: &AuditEntry) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_audit(&mut tx, a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The audit trail of one record (a key, a project, …), oldest first.
     pub async fn audit_for_target(&self, target_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
@@ -58,5 +66,29 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// One page of the audit log, newest first: entries with an id below `before` (all when
+    /// `None`), of one project when `project_id` is given, at most `limit`. Each comes with its
+    /// id, the cursor of the next page.
+    pub async fn audit_page(
+        &self,
+        project_id: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<(i64, AuditEntry)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target_type, target_id, project_id, detail FROM audit_log \
+             WHERE ($1 IS NULL OR project_id = $1) AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(project_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, from_row(r)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
     }
 }

@@ -40,6 +40,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "usage_models", include_str!("../migrations/sqlite/0004_usage_models.sql")),
     (5, "sessions", include_str!("../migrations/sqlite/0005_sessions.sql")),
     (6, "governor", include_str!("../migrations/sqlite/0006_governor.sql")),
+    (7, "admin", include_str!("../migrations/sqlite/0007_admin.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -48,6 +49,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "usage_models", include_str!("../migrations/postgres/0004_usage_models.sql")),
     (5, "sessions", include_str!("../migrations/postgres/0005_sessions.sql")),
     (6, "governor", include_str!("../migrations/postgres/0006_governor.sql")),
+    (7, "admin", include_str!("../migrations/postgres/0007_admin.sql")),
 ];
 
 /// SQLite settings for every connection: WAL so readers never block the writer, `FULL` sync so

@@ -128,4 +128,27 @@ impl Store {
         tx.commit().await?;
         Ok(Some(key_from_row(&row)?))
     }
+
+    /// Renames a key that is not deleted, with the audit entry. `None` when there is no such
+    /// key or it is deleted (the caller tells which). The name is not on the request path, so
+    /// no change-feed event is needed.
+    pub async fn rename_key(&self, id: &str, name: &str, audit: &AuditEntry) -> Result<Option<KeyRow>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE api_keys SET name = $2 WHERE id = $1 AND status <> 'deleted'")
+            .bind(id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Ok(None);
+        }
+        insert_audit(&mut tx, audit).await?;
+        let row = sqlx::query(&format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(key_from_row(&row)?))
+    }
 }

@@ -6,6 +6,7 @@
 //! set-up differ per dialect. All SQL is parameterized. The store keeps key digests, never
 //! secrets.
 
+mod admin;
 mod alerts;
 mod audit;
 mod compliance;
@@ -20,6 +21,7 @@ mod sessions;
 mod usage;
 mod users;
 
+pub use admin::{AdminTokenRow, DigestMatch, KeyRollRow};
 pub use alerts::{AlertRow, HourWithBaseline, NewCountry};
 pub use connect::{redact_url, Backend, Store, DEFAULT_ACQUIRE_TIMEOUT};
 pub use error::StoreError;

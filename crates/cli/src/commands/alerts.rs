@@ -1,12 +1,14 @@
-use regpilot_control::{Actor, AlertView, Control};
+use regpilot_control::Actor;
 use regpilot_store::now_ms;
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::remote::encode;
+use super::target::{items, or, text, value, Target};
 use crate::args::AlertsCommand;
-use crate::output::{emit, table};
+use crate::output::{emit, table, Failure};
 use crate::CmdResult;
 
-fn alerts_table(alerts: &[AlertView], with_ack: bool) -> String {
+fn alerts_table(alerts: &[Value], with_ack: bool) -> String {
     // The message, the widest column, goes last.
     let mut header = vec!["ID", "CREATED", "SEVERITY", "KIND", "KEY"];
     if with_ack {
@@ -16,54 +18,72 @@ fn alerts_table(alerts: &[AlertView], with_ack: bool) -> String {
     let rows: Vec<Vec<String>> = alerts
         .iter()
         .map(|a| {
-            let mut row = vec![
-                a.id.clone(),
-                a.created_at.clone(),
-                a.severity.as_str().into(),
-                a.kind.to_string(),
-                a.key_name.clone().or_else(|| a.key_id.clone()).unwrap_or_else(|| "-".into()),
-            ];
+            let key = match (&a["key_name"], &a["key_id"]) {
+                (Value::String(n), _) => n.clone(),
+                (_, Value::String(id)) => id.clone(),
+                _ => "-".into(),
+            };
+            let mut row = vec![text(a, "id"), text(a, "created_at"), text(a, "severity"), text(a, "kind"), key];
             if with_ack {
-                row.push(a.acknowledged_at.clone().unwrap_or_else(|| "-".into()));
+                row.push(or(a, "acknowledged_at", "-"));
             }
-            row.push(a.message.clone());
+            row.push(text(a, "message"));
             row
         })
         .collect();
     table(&header, &rows)
 }
 
-pub async fn run(control: &Control, cmd: AlertsCommand, json: bool) -> CmdResult {
+pub async fn run(target: &Target, cmd: AlertsCommand, json: bool) -> CmdResult {
     match cmd {
         AlertsCommand::List { project, all } => {
-            let alerts = control.list_alerts(&project, all).await?;
-            emit(json, &json!({ "alerts": alerts }), || {
+            let out = match target {
+                Target::Local(control) => json!({ "alerts": control.list_alerts(&project, all).await? }),
+                Target::Remote(api) => {
+                    let path = format!("/api/admin/projects/{}/alerts?all={all}", encode(&project));
+                    api.list(&path, "alerts").await?
+                }
+            };
+            emit(json, &out, || {
+                let alerts = items(&out, "alerts");
                 if alerts.is_empty() {
                     let which = if all { "" } else { "open " };
                     return format!("No {which}alerts in project {project}.\n");
                 }
-                alerts_table(&alerts, all)
+                alerts_table(alerts, all)
             })
         }
         AlertsCommand::Ack { alert_id } => {
-            let a = control.acknowledge_alert(&Actor::cli(), &alert_id).await?;
+            let a = match target {
+                Target::Local(control) => value(control.acknowledge_alert(&Actor::cli(), &alert_id).await?)?,
+                Target::Remote(api) => {
+                    api.post(&format!("/api/admin/alerts/{}/ack", encode(&alert_id)), json!({})).await?
+                }
+            };
             emit(json, &a, || {
                 format!(
                     "Alert {} ({}) acknowledged by {} at {}\n",
-                    a.id,
-                    a.kind,
-                    a.acknowledged_by.as_deref().unwrap_or("-"),
-                    a.acknowledged_at.as_deref().unwrap_or("-")
+                    text(&a, "id"),
+                    text(&a, "kind"),
+                    or(&a, "acknowledged_by", "-"),
+                    or(&a, "acknowledged_at", "-")
                 )
             })
         }
         AlertsCommand::Check => {
-            let raised = control.detect_alerts(now_ms()).await?;
-            emit(json, &json!({ "raised": raised }), || {
+            let Target::Local(control) = target else {
+                return Err(Failure::usage(
+                    "alerts check runs the rules on the store; a running server runs them every minute, so it has no --server form",
+                ));
+            };
+            let raised = value(control.detect_alerts(now_ms()).await?)?;
+            let out = json!({ "raised": raised });
+            emit(json, &out, || {
+                let raised = items(&out, "raised");
                 if raised.is_empty() {
                     return "No new alerts.\n".into();
                 }
-                format!("{} new alert(s):\n{}", raised.len(), alerts_table(&raised, false))
+                format!("{} new alert(s):\n{}", raised.len(), alerts_table(raised, false))
             })
         }
     }

@@ -11,10 +11,14 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{Content, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::api::{
+    alerts as admin_alerts, audit as admin_audit, keys as admin_keys, projects as admin_projects,
+    tokens as admin_tokens, users as admin_users,
+};
 use super::{compliance, governor, health, leaks, system, usage};
 use crate::ai::{chat, openai};
 use crate::error::{ApiError, ErrorBody};
-use crate::path::access::Access;
+use crate::path::access::{Access, AdminAccess};
 
 struct KeyScheme;
 
@@ -40,6 +44,26 @@ impl Modify for KeyScheme {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A dashboard user's personal admin token (`rpa_…`), carrying the user's role; a read-only \
+                         token only reads. A dashboard session (the `regpilot_session` cookie) is accepted too; its \
+                         writes carry the session's CSRF token in `x-csrf-token`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "dashboard_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "regpilot_session",
+                "A dashboard session; writes need the session's CSRF token in the x-csrf-token header.",
+            ))),
         );
     }
 }
@@ -81,6 +105,20 @@ impl Modify for FromRouteTable {
                     add_error(op, "401", "No key (`MISSING_API_KEY`), or a key that is not valid (`INVALID_API_KEY`)");
                     add_error(op, "403", "The key lacks the scope listed in `security` (`INSUFFICIENT_PERMISSIONS`)");
                     add_error(op, "429", RATE_LIMITED);
+                }
+                Access::Admin(access) => {
+                    let role = match access {
+                        AdminAccess::Read => "read",
+                        AdminAccess::Write => "write",
+                        AdminAccess::OwnTokens => "own_tokens",
+                    };
+                    op.security = Some(vec![
+                        SecurityRequirement::new("admin_token", [role]),
+                        SecurityRequirement::new("dashboard_session", [role]),
+                    ]);
+                    add_error(op, "401", "No admin token or session (`MISSING_ADMIN_TOKEN`), or one that is not valid (`INVALID_ADMIN_TOKEN`)");
+                    add_error(op, "403", "The caller's role or token may not do this (`INSUFFICIENT_PERMISSIONS`), or a session's write without its CSRF token (`CSRF_REJECTED`)");
+                    add_error(op, "503", "The store is not answering (`NOT_READY`)");
                 }
             }
         }
@@ -136,6 +174,33 @@ fn add_error(op: &mut Operation, status: &str, description: &str) {
         openai::chat_completions,
         openai::models,
         leaks::report,
+        admin_projects::list_projects,
+        admin_projects::create_project,
+        admin_projects::get_project,
+        admin_projects::set_plan,
+        admin_keys::list_keys,
+        admin_keys::create_key,
+        admin_alerts::list_alerts,
+        admin_keys::key_statuses,
+        admin_keys::get_key,
+        admin_keys::rename_key,
+        admin_keys::delete_key,
+        admin_keys::deactivate_key,
+        admin_keys::reactivate_key,
+        admin_keys::roll_key,
+        admin_keys::key_usage,
+        admin_keys::key_audit,
+        admin_alerts::ack_alert,
+        admin_users::list_users,
+        admin_users::create_user,
+        admin_users::set_role,
+        admin_users::deactivate_user,
+        admin_users::reactivate_user,
+        admin_users::reset_password,
+        admin_audit::audit_log,
+        admin_tokens::list_tokens,
+        admin_tokens::create_token,
+        admin_tokens::revoke_token,
     ),
     components(schemas(ErrorBody, chat::AiRequest, openai::ChatCompletionRequest)),
     modifiers(&KeyScheme)

@@ -13,4 +13,18 @@ pub enum Access {
     Scope(Scope),
     /// No key: the leak reporter's token (`Authorization: Bearer`, README.md, "Leak response").
     LeakReporter,
+    /// The admin API (`/api/admin/*`): a dashboard user's admin token, or a dashboard session
+    /// (with its CSRF token on writes), allowed as [`AdminAccess`] says.
+    Admin(AdminAccess),
+}
+
+/// What an admin route lets a caller do (README.md, "Admin API").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAccess {
+    /// Any role (`viewer` included), any token.
+    Read,
+    /// Only the `admin` role, and not with a read-only token.
+    Write,
+    /// The caller's own admin tokens: any role, but not with a read-only token.
+    OwnTokens,
 }

@@ -167,6 +167,14 @@ impl Store {
             let t = last_used.entry(id).or_insert(*at);
             *t = (*t).max(*at);
         }
+        // Uses per key (answered or refused) for the uses of rolled keys (README.md, "Rolling a key").
+        let mut uses: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for d in &hourly {
+            let u = uses.entry(&d.key_id).or_insert((0, d.hour));
+            u.0 += d.counts.requests + d.counts.refused;
+            u.1 = u.1.max(last_used.get(d.key_id.as_str()).copied().unwrap_or(d.hour));
+        }
+        let uses: Vec<(&str, i64, i64)> = uses.into_iter().map(|(k, (n, at))| (k, n, at)).collect();
         let last_used: Vec<(&str, i64)> = last_used.into_iter().collect();
         if hourly.is_empty() && countries.is_empty() && models.is_empty() && last_used.is_empty() {
             return Ok(());
@@ -183,6 +191,9 @@ impl Store {
         }
         for chunk in last_used.chunks(CHUNK_ROWS) {
             raise_last_used(&mut tx, chunk).await?;
+        }
+        for chunk in uses.chunks(CHUNK_ROWS) {
+            crate::admin::count_uses_after_roll(&mut tx, chunk, &values_list(chunk.len(), 3)).await?;
         }
         tx.commit().await?;
         Ok(())

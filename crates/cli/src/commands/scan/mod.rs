@@ -44,9 +44,9 @@ pub struct Totals {
     pub seconds: f64,
 }
 
-pub async fn run(args: ScanArgs, settings: &Settings, json: bool) -> CmdResult {
+pub async fn run(args: ScanArgs, server: Option<&str>, settings: &Settings, json: bool) -> CmdResult {
     let format = if json { ScanFormat::Json } else { args.format };
-    if args.report && args.server.is_none() {
+    if args.report && server.is_none() {
         return Err(Failure::usage("--report needs --server URL (or REGPILOT_SERVER): the gateway to report to"));
     }
     let reporter_token =
@@ -57,7 +57,7 @@ pub async fn run(args: ScanArgs, settings: &Settings, json: bool) -> CmdResult {
             )),
             (false, _) => None,
         };
-    let server = args.server.as_deref().map(remote::Server::new).transpose()?;
+    let server = server.map(remote::Server::new).transpose()?;
 
     let started = Instant::now();
     let (findings, mut totals) = scan_inputs(&args.paths)?;

@@ -143,7 +143,7 @@ async fn guard(ctx: &PageCtx, req: Request, next: Next) -> Response {
                 StatusCode::FORBIDDEN,
                 "Read-only access",
                 &format!(
-                    "Your role ({}) may view the dashboard but not change keys or alerts; nothing was changed.",
+                    "Your role ({}) may view the dashboard but not change keys, alerts or users; nothing was changed.",
                     user.role
                 ),
                 Some(&user),

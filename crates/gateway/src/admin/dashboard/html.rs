@@ -33,7 +33,7 @@ pub(crate) fn csrf_field(user: &SessionUser) -> String {
 pub(crate) fn layout(title: &str, user: Option<&SessionUser>, body: &str) -> String {
     let account = match user {
         Some(u) => format!(
-            r#"<form class="logout" method="post" action="/logout">{}<span>{}</span> <a href="/account/password">Change password</a> <button type="submit">Log out</button></form>"#,
+            r#"<form class="logout" method="post" action="/logout">{}<span>{}</span> <a href="/users">Users</a> <a href="/account/tokens">Admin tokens</a> <a href="/account/password">Change password</a> <button type="submit">Log out</button></form>"#,
             csrf_field(u),
             esc(&u.email)
         ),

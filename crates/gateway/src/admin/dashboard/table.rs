@@ -6,7 +6,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 
 use super::access::PageAccess;
 use super::assets;
-use super::pages::{account, alerts, governor, key, keys, login, projects};
+use super::pages::{account, alerts, governor, key, keys, login, projects, tokens, users};
 use super::state::DashState;
 
 /// One dashboard page: method, path template, what it requires, and its handler.
@@ -48,5 +48,14 @@ pub(crate) fn page_table() -> Vec<PageDef> {
         page(M::POST, "/projects/{id}/alerts/{alert_id}/ack", Manage, alerts::ack),
         page(M::GET, "/projects/{id}/governor", Session, governor::page),
         page(M::POST, "/projects/{id}/governor", Manage, governor::save),
+        // A user's own admin tokens: any role (a token carries the role).
+        page(M::GET, "/account/tokens", Session, tokens::list),
+        page(M::POST, "/account/tokens", Session, tokens::create),
+        page(M::GET, "/account/tokens/{token_id}/revoke", Session, tokens::confirm_revoke),
+        page(M::POST, "/account/tokens/{token_id}/revoke", Session, tokens::revoke),
+        page(M::GET, "/users", Session, users::list),
+        page(M::POST, "/users/{user_id}/role", Manage, users::set_role),
+        page(M::GET, "/users/{user_id}/{action}", Manage, users::confirm),
+        page(M::POST, "/users/{user_id}/{action}", Manage, users::apply),
     ]
 }

@@ -181,6 +181,10 @@ fn before(ctx: &RouteCtx, mut req: Request) -> Before {
                 }
             }
         }
+        // The router puts admin routes behind the admin layer, never this one; deny by default.
+        Access::Admin(_) => {
+            return Before::Answer(ApiError::AdminUnauthorized { missing: true }.render(ctx.dialect), after(None))
+        }
         Access::OptionalKey | Access::Scope(_) => {}
     }
     let now_us = now_micros();

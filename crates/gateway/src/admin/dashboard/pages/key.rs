@@ -8,7 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
-use regpilot_control::{rfc3339, AiUsage, ControlError, CountryUsage, KeyStatus, KeyUsage, KeyView, SessionUser};
+use regpilot_control::{
+    rfc3339, AiUsage, ControlError, CountryUsage, KeyStatus, KeyUsage, KeyView, RollInfo, SessionUser,
+};
 use regpilot_store::AuditEntry;
 
 use super::parts::{alerts_table, control_error, count, project_nav, status_text, ReturnTo};
@@ -17,7 +19,28 @@ use crate::admin::dashboard::guard::can_manage;
 use crate::admin::dashboard::html::{esc, html, layout, when};
 use crate::admin::dashboard::state::DashState;
 
-fn facts(k: &KeyView) -> String {
+/// README.md, "Rolling a key": what replaced this key and how much it is still used; what it
+/// replaced.
+fn roll_facts(k: &KeyView, r: &RollInfo) -> String {
+    let link = |id: &str| format!(r#"<a href="/projects/{}/keys/{}">{}</a>"#, esc(&k.project_id), esc(id), esc(id));
+    let mut out = String::new();
+    if let Some(to) = &r.rolled_to {
+        out.push_str(&format!(
+            r#"<dt>Rolled to</dt><dd id="rolled-to">{} on {}; the grace ends {}</dd><dt>Uses since the roll</dt><dd id="uses-since-roll">{} (last {})</dd>"#,
+            link(to),
+            when(r.rolled_at.as_deref()),
+            when(r.grace_ends_at.as_deref()),
+            r.uses_since_roll.unwrap_or(0),
+            when(r.last_use_since_roll.as_deref()),
+        ));
+    }
+    if let Some(from) = &r.rolled_from {
+        out.push_str(&format!(r#"<dt>Rolled from</dt><dd id="rolled-from">{}</dd>"#, link(from)));
+    }
+    out
+}
+
+fn facts(k: &KeyView, roll: &RollInfo) -> String {
     let row = |label: &str, value: String| format!("<dt>{label}</dt><dd>{value}</dd>");
     [
         row("Name", esc(&k.name)),
@@ -36,6 +59,7 @@ fn facts(k: &KeyView) -> String {
         row("Created", format!("{} by {}", when(Some(&k.created_at)), esc(&k.created_by))),
         row("Last used", when(k.last_used_at.as_deref())),
         row("Expires", when(k.expires_at.as_deref())),
+        roll_facts(k, roll),
     ]
     .concat()
 }
@@ -137,7 +161,7 @@ fn audit(trail: &[AuditEntry]) -> String {
     )
 }
 
-fn actions(user: &SessionUser, k: &KeyView) -> String {
+fn actions(user: &SessionUser, k: &KeyView, roll: &RollInfo) -> String {
     if k.status == KeyStatus::Deleted {
         return r#"<p class="notice" id="tombstone">This key was deleted: it can never authenticate again. Its history is kept here, read-only.</p>"#.to_owned();
     }
@@ -149,7 +173,8 @@ fn actions(user: &SessionUser, k: &KeyView) -> String {
         KeyStatus::Active => format!(r#"<a href="{base}/deactivate">Deactivate</a>"#),
         _ => format!(r#"<a href="{base}/reactivate">Reactivate</a>"#),
     };
-    format!(r#"<p class="actions">{toggle} <a class="danger" href="{base}/delete">Delete</a></p>"#)
+    let roll = if roll.rolled_to.is_none() { format!(r#" <a href="{base}/roll">Roll</a>"#) } else { String::new() };
+    format!(r#"<p class="actions">{toggle}{roll} <a class="danger" href="{base}/delete">Delete</a></p>"#)
 }
 
 pub(crate) async fn page(
@@ -160,7 +185,8 @@ pub(crate) async fn page(
     let c = &state.control;
     let now = state.dashboard.clock.now_ms();
     let loaded = async {
-        let key = c.get_key(&key_id).await?;
+        let detail = c.get_key_detail(&key_id).await?;
+        let (key, roll) = (detail.key, detail.roll);
         if key.project_id != id {
             return Err(ControlError::not_found("key", &key_id));
         }
@@ -169,9 +195,9 @@ pub(crate) async fn page(
         let trail = c.key_audit(&key_id).await?;
         let mut alerts = c.list_alerts(&id, true).await?;
         alerts.retain(|a| a.key_id.as_deref() == Some(key.id.as_str()));
-        Ok::<_, ControlError>((project, key, usage, trail, alerts))
+        Ok::<_, ControlError>((project, key, roll, usage, trail, alerts))
     };
-    let (project, key, usage, trail, alerts) = match loaded.await {
+    let (project, key, roll, usage, trail, alerts) = match loaded.await {
         Ok(all) => all,
         Err(e) => return control_error(e, &user),
     };
@@ -191,8 +217,8 @@ pub(crate) async fn page(
         nav = project_nav(&project.id, &project.name, "Manage Keys"),
         pid = esc(&project.id),
         name = esc(&key.name),
-        actions = actions(&user, &key),
-        facts = facts(&key),
+        actions = actions(&user, &key, &roll),
+        facts = facts(&key, &roll),
         stats = stats(&usage),
         charts = charts(&usage),
         countries = countries(&usage.countries),

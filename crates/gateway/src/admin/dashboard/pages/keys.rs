@@ -1,12 +1,15 @@
 //! Manage Keys: the table of a project's keys, the create form (the secret is shown once, in
-//! the answer to the create, and never again), and deactivate / reactivate / delete, each
-//! behind a confirmation page so that it works without script.
+//! the answer to the create, and never again), and deactivate / reactivate / delete / roll,
+//! each behind a confirmation page so that it works without script. A roll's confirmation
+//! page asks for the grace period; its answer shows the successor's secret once.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
-use regpilot_control::{ControlError, CreatedKey, KeyStatus, KeyView, NewKey, ProjectView, SessionUser};
+use regpilot_control::{
+    parse_grace, ControlError, CreatedKey, KeyDetail, KeyStatus, KeyView, NewKey, ProjectView, SessionUser,
+};
 use regpilot_keys::{Environment, KeyType};
 
 use super::parts::{control_error, project_nav, status_text};
@@ -31,21 +34,28 @@ struct FieldError {
     message: String,
 }
 
-fn key_rows(project_id: &str, keys: &[KeyView], manage: bool) -> String {
+fn key_rows(project_id: &str, keys: &[KeyDetail], manage: bool) -> String {
     let mut rows = String::new();
-    for k in keys {
+    for d in keys {
+        let k = &d.key;
         let base = format!("/projects/{}/keys/{}", esc(project_id), esc(&k.id));
         let toggle = match k.status {
             KeyStatus::Active => format!(r#"<a href="{base}/deactivate">Deactivate</a>"#),
             _ => format!(r#"<a href="{base}/reactivate">Reactivate</a>"#),
         };
+        let roll =
+            if d.roll.rolled_to.is_none() { format!(r#" <a href="{base}/roll">Roll</a>"#) } else { String::new() };
         let actions = if manage {
-            format!(r#"{toggle} <a class="danger" href="{base}/delete">Delete</a>"#)
+            format!(r#"{toggle}{roll} <a class="danger" href="{base}/delete">Delete</a>"#)
         } else {
             String::new()
         };
+        let rolled = match (&d.roll.rolled_to, d.roll.uses_since_roll) {
+            (Some(_), Some(uses)) => format!(r#" <small class="rolled">rolled; {uses} uses since</small>"#),
+            _ => String::new(),
+        };
         rows.push_str(&format!(
-            r#"<tr><td><a href="{base}">{name}</a></td><td><code>{prefix}</code></td><td>{ty}</td><td>{env}</td><td class="when">{created}</td><td class="when">{used}</td><td><span class="status {status}">{status}</span>{ro}</td><td class="when">{expires}</td><td class="actions">{actions}</td></tr>"#,
+            r#"<tr><td><a href="{base}">{name}</a></td><td><code>{prefix}</code></td><td>{ty}</td><td>{env}</td><td class="when">{created}</td><td class="when">{used}</td><td><span class="status {status}">{status}</span>{ro}{rolled}</td><td class="when">{expires}</td><td class="actions">{actions}</td></tr>"#,
             name = esc(&k.name),
             prefix = esc(&k.prefix),
             ty = esc(k.key_type.as_str()),
@@ -98,18 +108,32 @@ fn create_form(user: &SessionUser, project_id: &str, f: &CreateForm, error: Opti
     )
 }
 
-/// The one place a secret is rendered: the answer to the create that made it.
-fn secret_dialog(created: &CreatedKey) -> String {
+/// A key just made (by a create or a roll), with what to say about it.
+struct NewSecret<'a> {
+    created: &'a CreatedKey,
+    /// How the key came to be: "created", or "rolled" with the old key's grace.
+    heading: String,
+    note: String,
+}
+
+/// The one place a secret is rendered: the answer to the create (or roll) that made it.
+fn secret_dialog(new: &NewSecret<'_>) -> String {
     format!(
         r#"<section class="secret" role="dialog" aria-labelledby="secret-title">
-<h2 id="secret-title">Key “{name}” created</h2>
+<h2 id="secret-title">Key “{name}” {heading}</h2>
 <p class="warning"><strong>Copy it now: you will not see this key again.</strong> It is not stored; only its digest is.</p>
-<p><code id="new-secret">{secret}</code> <button type="button" class="copy" data-copy="new-secret">Copy</button></p>
+<p><code id="new-secret">{secret}</code> <button type="button" class="copy" data-copy="new-secret">Copy</button></p>{note}
 <p><a href="/projects/{pid}/keys">I have copied it</a></p>
 </section>"#,
-        name = esc(&created.key.name),
-        secret = esc(created.secret.expose()),
-        pid = esc(&created.key.project_id),
+        name = esc(&new.created.key.name),
+        heading = esc(&new.heading),
+        secret = esc(new.created.secret.expose()),
+        note = if new.note.is_empty() {
+            String::new()
+        } else {
+            format!(r#"<p class="notice" id="roll-note">{}</p>"#, esc(&new.note))
+        },
+        pid = esc(&new.created.key.project_id),
     )
 }
 
@@ -117,10 +141,10 @@ fn keys_page(
     status: StatusCode,
     user: &SessionUser,
     project: &ProjectView,
-    keys: &[KeyView],
+    keys: &[KeyDetail],
     form: &CreateForm,
     error: Option<&FieldError>,
-    created: Option<&CreatedKey>,
+    created: Option<&NewSecret<'_>>,
 ) -> Response {
     let table = if keys.is_empty() {
         "<p>No keys yet.</p>".to_owned()
@@ -143,8 +167,8 @@ fn keys_page(
     html(status, layout(&format!("{} · Manage Keys", project.name), Some(user), &body))
 }
 
-async fn project_and_keys(state: &DashState, id: &str) -> Result<(ProjectView, Vec<KeyView>), ControlError> {
-    Ok((state.control.get_project(id).await?, state.control.list_keys(id).await?))
+async fn project_and_keys(state: &DashState, id: &str) -> Result<(ProjectView, Vec<KeyDetail>), ControlError> {
+    Ok((state.control.get_project(id).await?, state.control.list_key_details(id).await?))
 }
 
 pub(crate) async fn list(
@@ -208,11 +232,12 @@ pub(crate) async fn create(
             tracing::info!(key_id = %created.key.id, user_id = %user.user_id, "key created from the dashboard");
             // The key works here on its first call, not a feed poll later.
             state.feed.read_your_writes().await;
-            let keys = match state.control.list_keys(&id).await {
+            let keys = match state.control.list_key_details(&id).await {
                 Ok(k) => k,
                 Err(e) => return control_error(e, &user),
             };
-            keys_page(StatusCode::CREATED, &user, &project, &keys, &CreateForm::default(), None, Some(&created))
+            let new = NewSecret { created: &created, heading: "created".into(), note: String::new() };
+            keys_page(StatusCode::CREATED, &user, &project, &keys, &CreateForm::default(), None, Some(&new))
         }
         Err(ControlError::Invalid { field, message }) => {
             let error = FieldError { field, message };
@@ -228,6 +253,11 @@ fn action_text(action: &str) -> Option<(&'static str, &'static str)> {
         "deactivate" => Some(("Deactivate", "Requests with this key will be refused (401) until it is reactivated.")),
         "reactivate" => Some(("Reactivate", "Requests with this key will be accepted again.")),
         "delete" => Some(("Delete", "This cannot be undone: the key can never authenticate again.")),
+        "roll" => Some((
+            "Roll",
+            "A successor with the same name, type, environment and scopes is created and its secret shown once; \
+             this key keeps working until the grace period ends, then expires everywhere.",
+        )),
         _ => None,
     }
 }
@@ -254,11 +284,12 @@ pub(crate) async fn confirm(
         Err(page) => return page,
     };
     let danger = if action == "delete" { " danger" } else { "" };
+    let grace = if action == "roll" { GRACE_CHOICE } else { "" };
     let body = format!(
         r#"<section class="card narrow"><h1>{verb} key “{name}”?</h1>
 <p>Key <code>{prefix}</code> ({ty}, {env}).</p>
 <p class="warning">{consequence}</p>
-<form method="post" action="/projects/{pid}/keys/{kid}/{action}">{csrf}
+<form method="post" action="/projects/{pid}/keys/{kid}/{action}">{csrf}{grace}
 <button type="submit" class="{danger}">{verb} key</button> <a href="/projects/{pid}/keys">Cancel</a>
 </form></section>"#,
         name = esc(&key.name),
@@ -273,9 +304,43 @@ pub(crate) async fn confirm(
     html(StatusCode::OK, layout(&format!("{verb} key"), Some(&user), &body))
 }
 
+/// The grace periods offered when rolling a key (any other is refused by the service layer).
+const GRACE_CHOICE: &str = r#"
+<label for="grace">The old key keeps working for</label><select id="grace" name="grace"><option value="0">no time: it expires now</option><option value="1h">1 hour</option><option value="24h" selected>24 hours</option><option value="7d">7 days</option><option value="30d">30 days</option></select>"#;
+
+/// Rolls the key and answers with the successor's secret, once.
+async fn roll(state: &DashState, user: &SessionUser, id: &str, key_id: &str, grace: &str) -> Response {
+    let grace_ms = match parse_grace(grace) {
+        Ok(ms) => ms,
+        Err(e) => return control_error(e, user),
+    };
+    let rolled = match state.control.roll_key(&user.actor(), key_id, grace_ms).await {
+        Ok(r) => r,
+        Err(e) => return control_error(e, user),
+    };
+    tracing::info!(key_id, new_key_id = %rolled.new.key.id, user_id = %user.user_id, "key rolled from the dashboard");
+    state.feed.read_your_writes().await;
+    let (project, keys) = match project_and_keys(state, id).await {
+        Ok(loaded) => loaded,
+        Err(e) => return control_error(e, user),
+    };
+    let note = if grace_ms == 0 {
+        format!("The old key ({}) has expired.", rolled.rolled_from.prefix)
+    } else {
+        format!(
+            "The old key ({}) keeps working until {}, then expires everywhere; its uses meanwhile are counted on its page.",
+            rolled.rolled_from.prefix,
+            when(Some(&rolled.grace_ends_at))
+        )
+    };
+    let new = NewSecret { created: &rolled.new, heading: "rolled".into(), note };
+    keys_page(StatusCode::CREATED, user, &project, &keys, &CreateForm::default(), None, Some(&new))
+}
+
 pub(crate) async fn apply(
     State(state): State<DashState>,
     Extension(user): Extension<SessionUser>,
+    Extension(form): Extension<FormData>,
     Path((id, key_id, action)): Path<(String, String, String)>,
 ) -> Response {
     if action_text(&action).is_none() {
@@ -286,6 +351,9 @@ pub(crate) async fn apply(
     }
     let actor = user.actor();
     let c = &state.control;
+    if action == "roll" {
+        return roll(&state, &user, &id, &key_id, form.get("grace").unwrap_or("24h")).await;
+    }
     let done = match action.as_str() {
         "deactivate" => c.deactivate_key(&actor, &key_id).await,
         "reactivate" => c.reactivate_key(&actor, &key_id).await,

@@ -9,3 +9,5 @@ pub(crate) mod keys;
 pub(crate) mod login;
 pub(crate) mod parts;
 pub(crate) mod projects;
+pub(crate) mod tokens;
+pub(crate) mod users;
