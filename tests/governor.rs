@@ -702,6 +702,9 @@ fn prompts_are_redacted_or_kept_back_before_the_upstream() {
         assert_eq!(v["code"], "GOVERNOR_BLOCKED", "{v}");
         assert_eq!(v["governor"]["action"], "blocked");
         let audit = v["governor"]["auditId"].as_str().unwrap().to_owned();
+        // The refusal carries the same x-governor-* headers as a withheld answer.
+        assert_eq!(a.header("x-governor-audit-id"), audit, "{surface:?}");
+        assert_eq!((a.header("x-governor-action"), a.header("x-governor-risk-level")), ("blocked", "high"));
         assert_eq!(leaks(&a.everything(), &secret), Vec::<&str>::new());
         let entry = gw.audit(&audit);
         assert_eq!((entry["target"].as_str(), entry["action"].as_str()), (Some("prompt"), Some("blocked")));

@@ -60,6 +60,8 @@ pub(crate) enum ApiError {
         message: String,
         rules: Vec<String>,
         governor: serde_json::Value,
+        /// The `x-governor-*` headers, on the refusal too.
+        headers: Box<axum::http::HeaderMap>,
     },
     /// The admin API without a credential (`missing`), or with an admin token that is not
     /// valid: malformed, unknown, revoked, expired, or its user deactivated — one answer for all.
@@ -291,7 +293,7 @@ impl ApiError {
                 Body::new(&upstream_message, e.code())
             }
             ApiError::NoUpstream(m) => Body::new(m, "UPSTREAM_UNAVAILABLE"),
-            ApiError::GovernorBlocked { message, rules, governor } => {
+            ApiError::GovernorBlocked { message, rules, governor, .. } => {
                 Body { rules: Some(rules), governor: Some(governor), ..Body::new(message, "GOVERNOR_BLOCKED") }
             }
             ApiError::AdminUnauthorized { missing: true } => Body::new(
@@ -332,6 +334,9 @@ impl ApiError {
         };
         if let Some(secs) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let ApiError::GovernorBlocked { headers, .. } = self {
+            response.headers_mut().extend(*headers);
         }
         response
     }

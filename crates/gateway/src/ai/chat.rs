@@ -162,7 +162,6 @@ async fn whole_answer(state: &AppState, call: &Call) -> Result<Response, ApiErro
                 let refusal = g.blocked(v, g.audit_id(), "The answer was withheld: the Governor found it high-risk");
                 let mut response = refusal.into_response();
                 call.headers(response.headers_mut());
-                g.headers(response.headers_mut(), v);
                 return Ok(response);
             }
             (v.delivered_text(&c.text).unwrap_or(&c.text), Some(g.result(v)))

@@ -245,17 +245,19 @@ impl Governed {
                 v
             });
         let governor = serde_json::to_value(self.result_with(verdict, audit_id)).unwrap_or(Value::Null);
-        ApiError::GovernorBlocked { message: format!("{message} ({})", rules.join(", ")), rules, governor }
+        let mut headers = HeaderMap::new();
+        write_headers(&mut headers, verdict, audit_id);
+        ApiError::GovernorBlocked {
+            message: format!("{message} ({})", rules.join(", ")),
+            rules,
+            governor,
+            headers: Box::new(headers),
+        }
     }
 
     /// The `x-governor-*` headers of an answer that is not streamed.
     pub(crate) fn headers(&self, headers: &mut HeaderMap, verdict: &Verdict) {
-        headers.insert(VALIDATED.clone(), HeaderValue::from_static("true"));
-        headers.insert(RISK_SCORE.clone(), HeaderValue::from(u16::from(verdict.score)));
-        headers.insert(RISK_LEVEL.clone(), HeaderValue::from_static(verdict.level.as_str()));
-        headers.insert(VIOLATIONS.clone(), HeaderValue::from(verdict.violations()));
-        headers.insert(ACTION.clone(), HeaderValue::from_static(verdict.outcome.as_str()));
-        self.audit_header(headers);
+        write_headers(headers, verdict, &self.audit_id);
     }
 
     /// The audit id, known before the answer (streams carry it from the start).
@@ -333,6 +335,18 @@ impl Governed {
             // A `notify` policy always tells the compliance team: a violation, whatever the level.
             open_violation: self.project.config.violations.opens(verdict.level) || verdict.notify,
         }
+    }
+}
+
+/// The `x-governor-*` headers of a verdict and its audit entry.
+fn write_headers(headers: &mut HeaderMap, verdict: &Verdict, audit_id: &str) {
+    headers.insert(VALIDATED.clone(), HeaderValue::from_static("true"));
+    headers.insert(RISK_SCORE.clone(), HeaderValue::from(u16::from(verdict.score)));
+    headers.insert(RISK_LEVEL.clone(), HeaderValue::from_static(verdict.level.as_str()));
+    headers.insert(VIOLATIONS.clone(), HeaderValue::from(verdict.violations()));
+    headers.insert(ACTION.clone(), HeaderValue::from_static(verdict.outcome.as_str()));
+    if let Ok(v) = HeaderValue::from_str(audit_id) {
+        headers.insert(AUDIT_ID.clone(), v);
     }
 }
 

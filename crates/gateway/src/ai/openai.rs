@@ -198,7 +198,6 @@ pub(crate) async fn chat_completions(
         let refusal = g.blocked(&verdict, g.audit_id(), "The answer was withheld: the Governor found it high-risk");
         let mut response = OpenAiShaped(refusal).into_response();
         call.headers(response.headers_mut());
-        g.headers(response.headers_mut(), &verdict);
         return Ok(response);
     }
     let text = match &verdict.delivered {
