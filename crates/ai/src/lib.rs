@@ -42,7 +42,7 @@ use upstream::UpstreamStream;
 
 pub struct Ai {
     catalogue: Catalogue,
-    client: reqwest::Client,
+    client: upstream::Client,
     response_timeout: Duration,
     idle_timeout: Duration,
     stream_max_duration: Duration,
@@ -54,7 +54,7 @@ impl Ai {
     pub fn new(config: &AiConfig) -> Result<Ai, ConfigError> {
         let catalogue = Catalogue::build(config)?;
         let client = upstream::client(config.connect_timeout())
-            .map_err(|e| ConfigError::Invalid(format!("cannot set up the HTTP client: {e}")))?;
+            .map_err(|e| ConfigError::Invalid(format!("cannot set up the upstream client's TLS: {e}")))?;
         Ok(Ai {
             catalogue,
             client,
