@@ -193,8 +193,8 @@ fn is_label(s: &str) -> bool {
 
 fn provider(p: &ProviderConfig) -> Result<Provider, ConfigError> {
     let base = p.base_url.trim().trim_end_matches('/');
-    let parsed = url::Url::parse(base)
-        .map_err(|e| invalid(format!("provider '{}': base_url is not a URL ({e})", p.name)))?;
+    let parsed =
+        url::Url::parse(base).map_err(|e| invalid(format!("provider '{}': base_url is not a URL ({e})", p.name)))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(invalid(format!("provider '{}': base_url must be an http:// or https:// URL", p.name)));
     }

@@ -84,7 +84,7 @@ impl Ai {
             Answerer::Provider => {}
         }
         let deadline = in_at_most(self.response_timeout);
-        let body = req.upstream_body(&model.id, false).to_string().into_bytes();
+        let body = req.upstream_body(&model.id, false);
         let response = upstream::send(&self.client, &model.provider, body, false, self.response_timeout).await?;
         let prompt = tokens::estimate_prompt(&req.messages);
         let bounds = upstream::ReadBounds { deadline, waited: self.response_timeout, limit: self.body_limit };
@@ -97,7 +97,7 @@ impl Ai {
         let source = match route.answerer {
             Answerer::Simulator => Source::Sim(SimStream::new(&model.id, req, self.sim_delay)),
             Answerer::Provider => {
-                let body = req.upstream_body(&model.id, true).to_string().into_bytes();
+                let body = req.upstream_body(&model.id, true);
                 let response = upstream::send(&self.client, &model.provider, body, true, self.response_timeout).await?;
                 Source::Upstream(Box::new(UpstreamStream {
                     provider: model.provider.clone(),
