@@ -508,6 +508,62 @@ mod tests {
         Provider { name: "p".into(), endpoint: None, authorization: None, key: None, unavailable: None }
     }
 
+    /// A provider at `base` with a key, as the catalogue makes one.
+    fn provider_at(base: &str) -> Provider {
+        let url = url::Url::parse(&format!("{base}/chat/completions")).unwrap();
+        let mut auth = HeaderValue::from_static("Bearer sk-upstream-secret-42");
+        auth.set_sensitive(true);
+        Provider {
+            name: "p".into(),
+            endpoint: Endpoint::new(&url),
+            authorization: Some(auth),
+            key: Some("sk-upstream-secret-42".into()),
+            unavailable: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_connect_timeout_bounds_the_tls_handshake_too() {
+        // Accepts and holds every connection, never saying a TLS word.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((tcp, _)) = listener.accept().await {
+                held.push(tcp);
+            }
+        });
+        let client = client(Duration::from_millis(300)).unwrap();
+        let p = provider_at(&format!("https://{addr}/v1"));
+        let started = std::time::Instant::now();
+        let e = send(&client, &p, b"{}".to_vec(), false, Duration::from_secs(10)).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(matches!(e, UpstreamError::Unreachable { .. }), "{e:?}");
+        // It waited on the handshake (TCP connected at once), and no longer than the timeout.
+        assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(3), "{took:?}");
+        holder.abort();
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_logs_and_says_neither_the_url_nor_the_key() {
+        let client = client(Duration::from_millis(500)).unwrap();
+        let p = provider_at("http://127.0.0.1:9/private-path-7");
+        let endpoint = p.endpoint.clone().unwrap();
+        let mut req = Request::new(Full::new(Bytes::from_static(b"{}")));
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = endpoint.uri.clone();
+        req.headers_mut().insert(AUTHORIZATION, p.authorization.clone().unwrap());
+        let e = client.request(req).await.unwrap_err();
+        let classified = classify(&p, &e);
+        assert!(matches!(classified, UpstreamError::Unreachable { .. }), "{classified:?}");
+        for text in [Chain(&e).to_string(), classified.to_string()] {
+            for secret in ["127.0.0.1", "private-path-7", "sk-upstream-secret-42"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+        assert!(!format!("{p:?}").contains("sk-upstream-secret-42"));
+    }
+
     fn parse(body: &str) -> Result<Completion, UpstreamError> {
         parse_completion(&provider(), Bytes::copy_from_slice(body.as_bytes()), 7)
     }
