@@ -5,17 +5,19 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use reqwest::header::HeaderValue;
+use hyper::header::HeaderValue;
 
 use crate::config::{AiConfig, ProviderConfig, DEFAULT_BALANCED, DEFAULT_CHEAP, DEFAULT_FRONTIER};
 use crate::quality::Quality;
 use crate::tokens::Price;
+use crate::upstream::Endpoint;
 
 /// One upstream, ready to be called (or not, and why).
 pub struct Provider {
     pub name: String,
-    /// `{base_url}/chat/completions`, parsed once (`None` for the simulator's stand-in).
-    pub(crate) endpoint: Option<reqwest::Url>,
+    /// `{base_url}/chat/completions` and its `Host`, parsed once (`None` for the simulator's
+    /// stand-in).
+    pub(crate) endpoint: Option<Endpoint>,
     /// `Bearer <key>`, marked sensitive; `None` for upstreams that need no key.
     pub(crate) authorization: Option<HeaderValue>,
     /// The key itself, to scrub it from anything an upstream echoes back.
@@ -28,7 +30,7 @@ impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Provider")
             .field("name", &self.name)
-            .field("endpoint", &self.endpoint.as_ref().map(reqwest::Url::as_str))
+            .field("endpoint", &self.endpoint.as_ref().map(Endpoint::as_str))
             .field("authorization", &self.authorization.as_ref().map(|_| "[redacted]"))
             .field("unavailable", &self.unavailable)
             .finish()
@@ -191,8 +193,8 @@ fn is_label(s: &str) -> bool {
 
 fn provider(p: &ProviderConfig) -> Result<Provider, ConfigError> {
     let base = p.base_url.trim().trim_end_matches('/');
-    let parsed = reqwest::Url::parse(base)
-        .map_err(|e| invalid(format!("provider '{}': base_url is not a URL ({e})", p.name)))?;
+    let parsed =
+        url::Url::parse(base).map_err(|e| invalid(format!("provider '{}': base_url is not a URL ({e})", p.name)))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(invalid(format!("provider '{}': base_url must be an http:// or https:// URL", p.name)));
     }
@@ -226,8 +228,10 @@ fn provider(p: &ProviderConfig) -> Result<Provider, ConfigError> {
         }
         None => None,
     };
-    let endpoint = reqwest::Url::parse(&format!("{base}/chat/completions"))
-        .map_err(|e| invalid(format!("provider '{}': base_url is not a URL ({e})", p.name)))?;
+    let endpoint = url::Url::parse(&format!("{base}/chat/completions"))
+        .ok()
+        .and_then(|u| Endpoint::new(&u))
+        .ok_or_else(|| invalid(format!("provider '{}': base_url is not a URL the gateway can call", p.name)))?;
     Ok(Provider { name: p.name.clone(), endpoint: Some(endpoint), authorization, key, unavailable })
 }
 
@@ -271,10 +275,27 @@ mod tests {
         assert_eq!(c.tier(Quality::Frontier).id, "big");
         assert_eq!(c.get("big").unwrap().qualities, vec![Quality::Frontier]);
         assert_eq!(
-            c.get("small").unwrap().provider.endpoint.as_ref().map(reqwest::Url::as_str),
+            c.get("small").unwrap().provider.endpoint.as_ref().map(Endpoint::as_str),
             Some("http://127.0.0.1:9/v1/chat/completions")
         );
         assert!(c.get("small").unwrap().provider.unavailable.is_none());
+    }
+
+    #[test]
+    fn the_host_header_is_made_once_without_a_default_port() {
+        for (base, host, uri) in [
+            ("http://127.0.0.1:9/v1/", "127.0.0.1:9", "http://127.0.0.1:9/v1/chat/completions"),
+            ("https://api.openai.com/v1", "api.openai.com", "https://api.openai.com/v1/chat/completions"),
+            ("https://Example.COM:443/v1", "example.com", "https://example.com/v1/chat/completions"),
+            ("http://[::1]:8000/openai/v1", "[::1]:8000", "http://[::1]:8000/openai/v1/chat/completions"),
+            ("http://localhost:80", "localhost", "http://localhost/chat/completions"),
+        ] {
+            let mut p = local(&["a"]);
+            p.base_url = base.into();
+            let c = Catalogue::build(&config(vec![p], QualityConfig::default())).unwrap();
+            let endpoint = c.get("a").unwrap().provider.endpoint.clone().unwrap();
+            assert_eq!((endpoint.host().to_str().unwrap(), endpoint.as_str()), (host, uri), "{base}");
+        }
     }
 
     #[test]

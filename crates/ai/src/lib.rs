@@ -42,7 +42,7 @@ use upstream::UpstreamStream;
 
 pub struct Ai {
     catalogue: Catalogue,
-    client: reqwest::Client,
+    client: upstream::Client,
     response_timeout: Duration,
     idle_timeout: Duration,
     stream_max_duration: Duration,
@@ -54,7 +54,7 @@ impl Ai {
     pub fn new(config: &AiConfig) -> Result<Ai, ConfigError> {
         let catalogue = Catalogue::build(config)?;
         let client = upstream::client(config.connect_timeout())
-            .map_err(|e| ConfigError::Invalid(format!("cannot set up the HTTP client: {e}")))?;
+            .map_err(|e| ConfigError::Invalid(format!("cannot set up the upstream client's TLS: {e}")))?;
         Ok(Ai {
             catalogue,
             client,
@@ -84,7 +84,7 @@ impl Ai {
             Answerer::Provider => {}
         }
         let deadline = in_at_most(self.response_timeout);
-        let body = req.upstream_body(&model.id, false).to_string().into_bytes();
+        let body = req.upstream_body(&model.id, false);
         let response = upstream::send(&self.client, &model.provider, body, false, self.response_timeout).await?;
         let prompt = tokens::estimate_prompt(&req.messages);
         let bounds = upstream::ReadBounds { deadline, waited: self.response_timeout, limit: self.body_limit };
@@ -97,7 +97,7 @@ impl Ai {
         let source = match route.answerer {
             Answerer::Simulator => Source::Sim(SimStream::new(&model.id, req, self.sim_delay)),
             Answerer::Provider => {
-                let body = req.upstream_body(&model.id, true).to_string().into_bytes();
+                let body = req.upstream_body(&model.id, true);
                 let response = upstream::send(&self.client, &model.provider, body, true, self.response_timeout).await?;
                 Source::Upstream(Box::new(UpstreamStream {
                     provider: model.provider.clone(),

@@ -60,39 +60,96 @@ impl ChatRequest {
 }
 
 impl ChatRequest {
-    /// The OpenAI chat-completions body for `model`. Streams ask for a final usage chunk.
-    pub fn upstream_body(&self, model: &str, stream: bool) -> Value {
-        let mut body = Map::new();
-        for (k, v) in &self.passthrough {
-            body.insert(k.clone(), v.clone());
+    /// The OpenAI chat-completions body for `model`, as JSON bytes, written straight from the
+    /// request (no `Value` tree in between). Streams ask for a final usage chunk. What the
+    /// gateway sets (`model`, `messages`, `stream`, the caps and temperature it was given)
+    /// wins over a passthrough parameter of the same name; a caller's own `response_format`
+    /// wins over JSON mode's.
+    pub fn upstream_body(&self, model: &str, stream: bool) -> Vec<u8> {
+        let text: usize = self
+            .messages
+            .iter()
+            .map(|m| match &m.content {
+                Value::String(s) => s.len() + 32,
+                _ => 256,
+            })
+            .sum();
+        let mut out = Vec::with_capacity(text + 16 * self.passthrough.len() + model.len() + 128);
+        // Writing plain data into a Vec cannot fail; a `null` body would be refused upstream.
+        if serde_json::to_writer(&mut out, &UpstreamBody { req: self, model, stream }).is_err() {
+            out.clear();
+            out.extend_from_slice(b"null");
         }
-        body.insert("model".into(), Value::String(model.into()));
-        body.insert("messages".into(), serde_json::to_value(&self.messages).unwrap_or(Value::Null));
-        if let Some(t) = self.temperature {
-            body.insert("temperature".into(), t.into());
-        }
-        if let Some(m) = self.max_tokens {
-            body.insert("max_tokens".into(), m.into());
-        }
-        if let Some(m) = self.max_completion_tokens {
-            body.insert("max_completion_tokens".into(), m.into());
-        }
-        // A caller's own response_format (the /v1 route passes json_schema through) wins.
-        if self.json_mode && !body.contains_key("response_format") {
-            body.insert("response_format".into(), serde_json::json!({"type": "json_object"}));
-        }
-        body.insert("stream".into(), stream.into());
-        if stream {
-            body.insert("stream_options".into(), serde_json::json!({"include_usage": true}));
-        }
-        Value::Object(body)
+        out
     }
+}
+
+struct UpstreamBody<'a> {
+    req: &'a ChatRequest,
+    model: &'a str,
+    stream: bool,
+}
+
+impl Serialize for UpstreamBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.req;
+        let set_by_gateway = |k: &str| match k {
+            "model" | "messages" | "stream" => true,
+            "temperature" => r.temperature.is_some(),
+            "max_tokens" => r.max_tokens.is_some(),
+            "max_completion_tokens" => r.max_completion_tokens.is_some(),
+            "stream_options" => self.stream,
+            _ => false,
+        };
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in &r.passthrough {
+            if !set_by_gateway(k) {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.serialize_entry("model", self.model)?;
+        map.serialize_entry("messages", &r.messages)?;
+        if let Some(t) = r.temperature {
+            map.serialize_entry("temperature", &t)?;
+        }
+        if let Some(m) = r.max_tokens {
+            map.serialize_entry("max_tokens", &m)?;
+        }
+        if let Some(m) = r.max_completion_tokens {
+            map.serialize_entry("max_completion_tokens", &m)?;
+        }
+        if r.json_mode && !r.passthrough.contains_key("response_format") {
+            map.serialize_entry("response_format", &JsonObject { kind: "json_object" })?;
+        }
+        map.serialize_entry("stream", &self.stream)?;
+        if self.stream {
+            map.serialize_entry("stream_options", &IncludeUsage { include_usage: true })?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct JsonObject {
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct IncludeUsage {
+    include_usage: bool,
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    fn body_of(req: &ChatRequest, model: &str, stream: bool) -> Value {
+        serde_json::from_slice(&req.upstream_body(model, stream)).unwrap()
+    }
 
     #[test]
     fn upstream_body_sets_what_the_gateway_decides() {
@@ -108,7 +165,7 @@ mod tests {
             passthrough,
             ..ChatRequest::default()
         };
-        let body = req.upstream_body("gpt-4o", true);
+        let body = body_of(&req, "gpt-4o", true);
         assert_eq!(body["model"], "gpt-4o");
         assert_eq!(body["messages"][0]["role"], "user");
         assert_eq!(body["messages"][0]["content"], "hi");
@@ -117,17 +174,39 @@ mod tests {
         assert_eq!(body["response_format"]["type"], "json_object");
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"]["include_usage"], true);
-        assert!(req.upstream_body("m", false).get("stream_options").is_none());
+        assert!(body_of(&req, "m", false).get("stream_options").is_none());
         assert!(body.get("max_completion_tokens").is_none());
         // A caller's response_format is kept; the other cap name is sent as given.
         let mut passthrough = Map::new();
         passthrough.insert("response_format".into(), json!({"type": "json_schema", "json_schema": {"name": "x"}}));
         let req =
             ChatRequest { json_mode: true, max_completion_tokens: Some(7), passthrough, ..ChatRequest::default() };
-        let body = req.upstream_body("m", false);
+        let body = body_of(&req, "m", false);
         assert_eq!(body["response_format"]["type"], "json_schema");
         assert_eq!((body["max_completion_tokens"].as_u64(), body.get("max_tokens")), (Some(7), None));
         assert_eq!(req.token_cap(), Some(7));
+    }
+
+    #[test]
+    fn a_passthrough_of_a_name_the_gateway_sets_is_left_out_not_repeated() {
+        let mut passthrough = Map::new();
+        for k in ["model", "messages", "stream", "stream_options", "temperature", "seed"] {
+            passthrough.insert(k.into(), json!("caller"));
+        }
+        let req =
+            ChatRequest { messages: vec![Message::text(Role::User, "hi")], passthrough, ..ChatRequest::default() };
+        let bytes = req.upstream_body("m", true);
+        let text = std::str::from_utf8(&bytes).unwrap();
+        for k in ["model", "messages", "stream", "stream_options"] {
+            assert_eq!(text.matches(&format!("\"{k}\":")).count(), 1, "{k}: {text}");
+        }
+        let body = body_of(&req, "m", true);
+        assert_eq!((body["model"].as_str(), body["stream"].as_bool()), (Some("m"), Some(true)));
+        assert_eq!(body["stream_options"], json!({"include_usage": true}));
+        // Not set by the gateway here: the caller's values pass.
+        assert_eq!((body["temperature"].as_str(), body["seed"].as_str()), (Some("caller"), Some("caller")));
+        let body = body_of(&req, "m", false);
+        assert_eq!((body["stream"].as_bool(), body["stream_options"].as_str()), (Some(false), Some("caller")));
     }
 
     #[test]

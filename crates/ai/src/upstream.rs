@@ -1,13 +1,24 @@
-//! The OpenAI-compatible HTTP client: one pooled `reqwest` client for every provider, the
-//! provider's key added per call (never logged: the header value is marked sensitive), bounded
-//! waits, and errors turned into [`UpstreamError`]s.
+//! The OpenAI-compatible HTTP client: hyper's own pooled HTTP/1 client (hyper-util's), one for
+//! every provider, tuned for a few upstreams that each take many calls (bench/README.md, "The
+//! upstream client"). Each provider's URI, `Host` and `Authorization` (marked sensitive: never
+//! logged) are made once at start ([`Endpoint`], the catalogue); a call only fills a request
+//! from those parts. Waits are bounded, errors become [`UpstreamError`]s, and nothing from the
+//! caller's request goes upstream but the body the gateway wrote: the headers are the gateway's.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use reqwest::Response;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body as _, Incoming};
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER, USER_AGENT};
+use hyper::{Method, Request, Response, Uri};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::{timeout, timeout_at, Instant};
@@ -21,35 +32,149 @@ use crate::tokens::TokenUsage;
 /// Largest error body read (for its message).
 const MAX_ERROR_BYTES: usize = 64 * 1024;
 
-pub(crate) fn client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(90))
-        // A redirect could carry the request (and its key) somewhere else: none are followed.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("regpilot-gateway/", env!("CARGO_PKG_VERSION")))
-        .build()
+/// Idle connections kept per upstream. Each is a descriptor, and the connection cap already
+/// counts one upstream socket per client connection (docs/limits.md, "Connections"); past a
+/// burst of more concurrent calls than this, the extra connections are closed when they finish.
+const MAX_IDLE_PER_UPSTREAM: usize = 1024;
+
+/// How long an idle upstream connection is kept.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+const USER_AGENT_VALUE: &str = concat!("regpilot-gateway/", env!("CARGO_PKG_VERSION"));
+
+/// The pooled client of every upstream call.
+pub(crate) type Client = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
+
+/// Where one provider's calls go: `{base_url}/chat/completions` as a URI and its `Host` header,
+/// both made once.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    uri: Uri,
+    host: HeaderValue,
+    /// The URL as configured, for `Debug` only.
+    text: Box<str>,
 }
 
-fn classify(provider: &Provider, e: &reqwest::Error, waited: Duration) -> UpstreamError {
-    // Without the URL: a base URL is configuration, but it has no business in logs per call.
-    tracing::warn!(provider = %provider.name, error = %DisplayWithoutUrl(e), "upstream call failed");
-    if e.is_connect() {
-        UpstreamError::Unreachable { provider: provider.name.clone() }
-    } else if e.is_timeout() {
-        UpstreamError::Timeout { provider: provider.name.clone(), after: waited }
-    } else if e.is_body() || e.is_decode() {
-        UpstreamError::Protocol { provider: provider.name.clone() }
-    } else {
-        UpstreamError::Unreachable { provider: provider.name.clone() }
+impl Endpoint {
+    /// `None` for a URL that is not an absolute http(s) URI with a host.
+    pub(crate) fn new(url: &url::Url) -> Option<Endpoint> {
+        let mut url = url.clone();
+        url.set_fragment(None);
+        let host = url.host_str()?;
+        // `url` leaves out a port that is the scheme's default, as `Host` must.
+        let host = match url.port() {
+            Some(port) => HeaderValue::from_str(&format!("{host}:{port}")).ok()?,
+            None => HeaderValue::from_str(host).ok()?,
+        };
+        let uri = Uri::try_from(url.as_str()).ok()?;
+        uri.authority()?;
+        Some(Endpoint { uri, host, text: url.as_str().into() })
     }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    #[cfg(test)]
+    pub(crate) fn host(&self) -> &HeaderValue {
+        &self.host
+    }
+}
+
+/// The client: TCP with `TCP_NODELAY`, rustls (ring, Mozilla's roots) for https upstreams,
+/// HTTP/1 only, `connect_timeout` over the TCP connection and the TLS handshake together. No
+/// redirect is ever followed (hyper's client has none): a 3xx is an upstream error like any
+/// other status, so a redirect cannot carry the request and its key somewhere else.
+pub(crate) fn client(connect_timeout: Duration) -> Result<Client, rustls::Error> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let https = HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(IDLE_TIMEOUT)
+        .pool_max_idle_per_host(MAX_IDLE_PER_UPSTREAM)
+        // The endpoint's `Host` is made once, not per call.
+        .set_host(false)
+        .build(Connector { inner: https, timeout: connect_timeout }))
+}
+
+/// The https-or-http connector, its whole connection (TCP and TLS) bounded by the connect
+/// timeout.
+#[derive(Clone)]
+pub(crate) struct Connector {
+    inner: HttpsConnector<HttpConnector>,
+    timeout: Duration,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower_service::Service<Uri> for Connector {
+    type Response = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let connecting = self.inner.call(dst);
+        let wait = self.timeout;
+        Box::pin(async move {
+            match timeout(wait, connecting).await {
+                Ok(connected) => connected,
+                Err(_) => Err(Box::new(ConnectTimedOut) as BoxError),
+            }
+        })
+    }
+}
+
+#[derive(Debug)]
+struct ConnectTimedOut;
+
+impl std::fmt::Display for ConnectTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no connection within the connect timeout")
+    }
+}
+
+impl std::error::Error for ConnectTimedOut {}
+
+/// A failed call before any answer: no connection (503), or an answer head that is not HTTP
+/// (502); else the connection closed before answering (503, as when it cannot be reached).
+fn classify(provider: &Provider, e: &hyper_util::client::legacy::Error) -> UpstreamError {
+    // The error chain, never a URL: a base URL is configuration, with no business in logs per call.
+    tracing::warn!(provider = %provider.name, error = %Chain(e), "upstream call failed");
+    let name = provider.name.clone();
+    if e.is_connect() {
+        return UpstreamError::Unreachable { provider: name };
+    }
+    match hyper_error(e) {
+        Some(h) if h.is_parse() || h.is_parse_status() => UpstreamError::Protocol { provider: name },
+        _ => UpstreamError::Unreachable { provider: name },
+    }
+}
+
+fn hyper_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a hyper::Error> {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return Some(h);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// An error reading an answer's body: the headers came, so the connection is there, and a
 /// failure now means it broke (reset, or closed mid-body).
-fn body_error(provider: &Provider, e: &reqwest::Error) -> UpstreamError {
-    tracing::warn!(provider = %provider.name, error = %DisplayWithoutUrl(e), "upstream connection broke mid-answer");
+fn body_error(provider: &Provider, e: &hyper::Error) -> UpstreamError {
+    tracing::warn!(provider = %provider.name, error = %Chain(e), "upstream connection broke mid-answer");
     UpstreamError::Cut { provider: provider.name.clone() }
 }
 
@@ -58,18 +183,14 @@ fn too_large(provider: &Provider, limit: usize) -> UpstreamError {
     UpstreamError::TooLarge { provider: provider.name.clone(), limit }
 }
 
-struct DisplayWithoutUrl<'a>(&'a reqwest::Error);
+/// An error and its sources, `: `-separated. Neither hyper's nor the connector's errors carry
+/// the URL.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
 
-impl std::fmt::Display for DisplayWithoutUrl<'_> {
+impl std::fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(self.0);
-        f.write_str(if self.0.is_connect() {
-            "connect"
-        } else if self.0.is_timeout() {
-            "timeout"
-        } else {
-            "request"
-        })?;
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
         while let Some(s) = source {
             write!(f, ": {s}")?;
             source = s.source();
@@ -79,49 +200,67 @@ impl std::fmt::Display for DisplayWithoutUrl<'_> {
 }
 
 /// Sends `body` and waits (up to `wait`) for the answer's status and headers. A non-2xx status
-/// becomes an error.
+/// becomes an error. The request is the endpoint's parts and the gateway's own headers only.
 pub(crate) async fn send(
-    client: &reqwest::Client,
+    client: &Client,
     provider: &Provider,
     body: Vec<u8>,
     stream: bool,
     wait: Duration,
-) -> Result<Response, UpstreamError> {
-    // A parsed URL, cloned: parsing it again per call costs more than the rest of the request.
+) -> Result<Incoming, UpstreamError> {
     let Some(endpoint) = &provider.endpoint else {
         return Err(UpstreamError::Unreachable { provider: provider.name.clone() });
     };
-    let mut req = client
-        .post(endpoint.clone())
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .header(ACCEPT, HeaderValue::from_static(if stream { "text/event-stream" } else { "application/json" }))
-        .body(body);
+    let mut req = Request::new(Full::new(Bytes::from(body)));
+    *req.method_mut() = Method::POST;
+    // A clone of a parsed URI shares its bytes: nothing is parsed or copied per call.
+    *req.uri_mut() = endpoint.uri.clone();
+    let headers = req.headers_mut();
+    headers.reserve(5);
+    headers.insert(HOST, endpoint.host.clone());
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(ACCEPT, HeaderValue::from_static(if stream { "text/event-stream" } else { "application/json" }));
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
     if let Some(auth) = &provider.authorization {
-        req = req.header(AUTHORIZATION, auth.clone());
+        headers.insert(AUTHORIZATION, auth.clone());
     }
-    let response = match timeout(wait, req.send()).await {
+    let response = match timeout(wait, client.request(req)).await {
         Err(_) => {
             tracing::warn!(provider = %provider.name, waited_ms = wait.as_millis() as u64, "upstream did not answer in time");
             return Err(UpstreamError::Timeout { provider: provider.name.clone(), after: wait });
         }
-        Ok(Err(e)) => return Err(classify(provider, &e, wait)),
+        Ok(Err(e)) => return Err(classify(provider, &e)),
         Ok(Ok(r)) => r,
     };
     if response.status().is_success() {
-        return Ok(response);
+        return Ok(response.into_body());
     }
     Err(status_error(provider, response).await)
 }
 
-async fn status_error(provider: &Provider, mut response: Response) -> UpstreamError {
+/// The next data of a body (trailers skipped); `None` at its end.
+async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
+    loop {
+        match body.frame().await? {
+            Ok(frame) => match frame.into_data() {
+                Ok(data) => return Some(Ok(data)),
+                Err(_trailers) => continue,
+            },
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}
+
+async fn status_error(provider: &Provider, response: Response<Incoming>) -> UpstreamError {
     let status = response.status().as_u16();
     let retry_after =
         response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    let mut response = response.into_body();
     let mut body = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(2);
     while body.len() < MAX_ERROR_BYTES {
-        match timeout_at(deadline, response.chunk()).await {
-            Ok(Ok(Some(bytes))) => body.extend_from_slice(&bytes),
+        match timeout_at(deadline, next_data(&mut response)).await {
+            Ok(Some(Ok(bytes))) => body.extend_from_slice(&bytes),
             _ => break,
         }
     }
@@ -149,31 +288,46 @@ pub(crate) struct ReadBounds {
 
 /// Reads a whole answer (within the bounds) and parses the completion. Nothing over the limit
 /// is ever held: a declared length over it is refused before reading, and reading stops at it.
+///
+/// A body that arrives in one piece (most do) is kept as it came, without a copy: it is parsed
+/// from, and passed on as, the buffer hyper read it into.
 pub(crate) async fn read_completion(
     provider: &Provider,
-    mut response: Response,
+    mut response: Incoming,
     bounds: ReadBounds,
     prompt_estimate: u32,
 ) -> Result<Completion, UpstreamError> {
     let ReadBounds { deadline, waited, limit } = bounds;
-    let declared = response.content_length().and_then(|n| usize::try_from(n).ok());
+    let declared = response.size_hint().exact().and_then(|n| usize::try_from(n).ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(provider, limit));
     }
-    let mut body = Vec::with_capacity(declared.unwrap_or(0));
+    // The body while it is one piece; once a second piece comes, all of it joined.
+    let mut whole: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
     loop {
-        match timeout_at(deadline, response.chunk()).await {
+        match timeout_at(deadline, next_data(&mut response)).await {
             Err(_) => return Err(UpstreamError::Timeout { provider: provider.name.clone(), after: waited }),
-            Ok(Err(e)) => return Err(body_error(provider, &e)),
-            Ok(Ok(None)) => break,
-            Ok(Ok(Some(bytes))) => {
-                if body.len() + bytes.len() > limit {
+            Ok(Some(Err(e))) => return Err(body_error(provider, &e)),
+            Ok(None) => break,
+            Ok(Some(Ok(bytes))) => {
+                let held = whole.as_ref().map_or(joined.len(), Bytes::len);
+                if held + bytes.len() > limit {
                     return Err(too_large(provider, limit));
                 }
-                body.extend_from_slice(&bytes);
+                match whole.take() {
+                    None if joined.is_empty() => whole = Some(bytes),
+                    None => joined.extend_from_slice(&bytes),
+                    Some(head) => {
+                        joined.reserve(declared.unwrap_or(0).max(head.len() + bytes.len()));
+                        joined.extend_from_slice(&head);
+                        joined.extend_from_slice(&bytes);
+                    }
+                }
             }
         }
     }
+    let body = whole.unwrap_or_else(|| Bytes::from(joined));
     parse_completion(provider, body, prompt_estimate)
 }
 
@@ -230,7 +384,7 @@ impl WireUsage {
     }
 }
 
-fn parse_completion(provider: &Provider, body: Vec<u8>, prompt_estimate: u32) -> Result<Completion, UpstreamError> {
+fn parse_completion(provider: &Provider, body: Bytes, prompt_estimate: u32) -> Result<Completion, UpstreamError> {
     let protocol = || {
         tracing::warn!(provider = %provider.name, "upstream answer is not an OpenAI chat completion");
         UpstreamError::Protocol { provider: provider.name.clone() }
@@ -252,7 +406,7 @@ fn parse_completion(provider: &Provider, body: Vec<u8>, prompt_estimate: u32) ->
         text,
         finish_reason: finish_reason.unwrap_or_else(|| "stop".to_owned()),
         usage,
-        raw: Some(Bytes::from(body)),
+        raw: Some(body),
     })
 }
 
@@ -265,7 +419,7 @@ fn reported_usage(v: &Value) -> Option<TokenUsage> {
 /// An upstream's stream, read event by event as bytes arrive.
 pub(crate) struct UpstreamStream {
     pub(crate) provider: Arc<Provider>,
-    pub(crate) response: Response,
+    pub(crate) response: Incoming,
     pub(crate) parser: SseParser,
     pub(crate) idle: Duration,
     /// When the stream is ended however steadily it flows (`stream_max_duration_secs`).
@@ -298,7 +452,7 @@ impl UpstreamStream {
             let left = self.ends_by.saturating_duration_since(now);
             // The idle wait, cut short by the stream's end: a trickle under the idle timeout, or
             // chunks that never stop, still end at `ends_by`.
-            match timeout(self.idle.min(left), self.response.chunk()).await {
+            match timeout(self.idle.min(left), next_data(&mut self.response)).await {
                 Err(_) if Instant::now() >= self.ends_by => {
                     tracing::warn!(provider = %self.provider.name, "upstream stream ran past its longest duration");
                     let after = self.max_duration;
@@ -308,9 +462,9 @@ impl UpstreamStream {
                     tracing::warn!(provider = %self.provider.name, "upstream stream went silent");
                     return Err(UpstreamError::Timeout { provider: self.provider.name.clone(), after: self.idle });
                 }
-                Ok(Err(e)) => return Err(body_error(&self.provider, &e)),
-                Ok(Ok(Some(bytes))) => self.parser.push(&bytes),
-                Ok(Ok(None)) => {
+                Ok(Some(Err(e))) => return Err(body_error(&self.provider, &e)),
+                Ok(Some(Ok(bytes))) => self.parser.push(&bytes),
+                Ok(None) => {
                     self.done = true;
                     // Some servers end without `[DONE]`; an answer that finished is whole.
                     if self.finished {
@@ -354,8 +508,64 @@ mod tests {
         Provider { name: "p".into(), endpoint: None, authorization: None, key: None, unavailable: None }
     }
 
+    /// A provider at `base` with a key, as the catalogue makes one.
+    fn provider_at(base: &str) -> Provider {
+        let url = url::Url::parse(&format!("{base}/chat/completions")).unwrap();
+        let mut auth = HeaderValue::from_static("Bearer sk-upstream-secret-42");
+        auth.set_sensitive(true);
+        Provider {
+            name: "p".into(),
+            endpoint: Endpoint::new(&url),
+            authorization: Some(auth),
+            key: Some("sk-upstream-secret-42".into()),
+            unavailable: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_connect_timeout_bounds_the_tls_handshake_too() {
+        // Accepts and holds every connection, never saying a TLS word.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((tcp, _)) = listener.accept().await {
+                held.push(tcp);
+            }
+        });
+        let client = client(Duration::from_millis(300)).unwrap();
+        let p = provider_at(&format!("https://{addr}/v1"));
+        let started = std::time::Instant::now();
+        let e = send(&client, &p, b"{}".to_vec(), false, Duration::from_secs(10)).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(matches!(e, UpstreamError::Unreachable { .. }), "{e:?}");
+        // It waited on the handshake (TCP connected at once), and no longer than the timeout.
+        assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(3), "{took:?}");
+        holder.abort();
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_logs_and_says_neither_the_url_nor_the_key() {
+        let client = client(Duration::from_millis(500)).unwrap();
+        let p = provider_at("http://127.0.0.1:9/private-path-7");
+        let endpoint = p.endpoint.clone().unwrap();
+        let mut req = Request::new(Full::new(Bytes::from_static(b"{}")));
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = endpoint.uri.clone();
+        req.headers_mut().insert(AUTHORIZATION, p.authorization.clone().unwrap());
+        let e = client.request(req).await.unwrap_err();
+        let classified = classify(&p, &e);
+        assert!(matches!(classified, UpstreamError::Unreachable { .. }), "{classified:?}");
+        for text in [Chain(&e).to_string(), classified.to_string()] {
+            for secret in ["127.0.0.1", "private-path-7", "sk-upstream-secret-42"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+        assert!(!format!("{p:?}").contains("sk-upstream-secret-42"));
+    }
+
     fn parse(body: &str) -> Result<Completion, UpstreamError> {
-        parse_completion(&provider(), body.as_bytes().to_vec(), 7)
+        parse_completion(&provider(), Bytes::copy_from_slice(body.as_bytes()), 7)
     }
 
     #[test]
