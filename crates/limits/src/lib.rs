@@ -52,6 +52,7 @@
 mod breaker;
 mod error;
 mod gcra;
+mod lease;
 mod limiter;
 mod local;
 mod redis;

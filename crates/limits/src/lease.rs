@@ -1,0 +1,477 @@
+//! Leases: how the Redis backend decides most requests in this process with the same limits
+//! (the crate documentation, "Leases", states the design, the exact bound and its proof).
+//!
+//! Per key, an instance holds at most one lease: a **segment** `[start, end)` of the key's GCRA
+//! time axis, which Redis has already counted (its TAT was moved to `end`), and some **units**
+//! of the key's daily count, which Redis has already added. Locally the instance runs the same
+//! GCRA inside its segment: a request at `now` takes the slot `[x, x + T)` with
+//! `x = max(local TAT, now)`, if it conforms (`x + T − τ ≤ now`) and fits (`x + T ≤ end`), and
+//! one unit. When it does not fit, one script call (`lease.lua`) gives back what is unused (the
+//! segment's tail, if no lease was granted on the key since, and the units) and takes a fresh
+//! lease from the key's state in Redis, deciding exactly as one shared GCRA would. The
+//! [`Store`] trait is that script call; [`Model`] (tests only) is the script in Rust.
+
+use std::future::Future;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use compact_str::CompactString;
+use dashmap::DashMap;
+
+use crate::spec::{day_number, next_midnight, LimitKind, LimitSpec, Verdict};
+use crate::{LimiterError, Micros};
+
+/// The wall time a lease is sized to last at the key's observed rate: a hot key renews about
+/// ten times a second per instance, whatever its rate.
+pub(crate) const LEASE_SPAN: Micros = 100_000;
+
+/// The most daily units one lease takes.
+const MAX_UNITS: u64 = 1 << 20;
+
+/// Lua numbers are doubles: larger daily limits are as good as unlimited anyway.
+const MAX_EXACT: u64 = 1 << 53;
+
+/// Give-backs per script call.
+pub(crate) const GIVE_BACK_BATCH: usize = 256;
+
+/// One lease request: give back what is held, then take up to `want_slots` / `want_units`.
+#[derive(Clone, Debug)]
+pub(crate) struct Ask {
+    pub now: Micros,
+    pub interval: Micros,
+    pub tolerance: Micros,
+    /// −1 for unlimited.
+    pub limit: i64,
+    pub to_midnight: Micros,
+    /// The token of the lease held, empty for none.
+    pub held: String,
+    /// The local TAT in the lease held: every slot admitted from it ends at or before it.
+    pub held_tat: Micros,
+    pub held_units: u64,
+    pub want_slots: u64,
+    pub want_units: u64,
+    pub token: String,
+}
+
+/// The script's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Grant {
+    /// 0 granted, 1 refused (burst), 2 refused (daily).
+    pub refused: u8,
+    /// The day's count in Redis after the call (admitted, or leased and not given back).
+    pub count: u64,
+    pub wait: Micros,
+    pub slots: u64,
+    pub units: u64,
+    /// `max(TAT, now)` after the give-back: the new segment starts here.
+    pub start: Micros,
+}
+
+/// What one key's lease gives back when idle or at shutdown.
+#[derive(Clone, Debug)]
+pub(crate) struct GiveBack {
+    pub key: CompactString,
+    pub day: i64,
+    pub token: String,
+    pub tat: Micros,
+    pub units: u64,
+}
+
+/// Where leases come from: the Redis scripts, or [`Model`] in tests.
+pub(crate) trait Store: Send + Sync {
+    fn lease(&self, key: &str, day: i64, ask: &Ask) -> impl Future<Output = Result<Grant, LimiterError>> + Send;
+    /// At most [`GIVE_BACK_BATCH`] items, in one call.
+    fn give_back(&self, now: Micros, items: &[GiveBack]) -> impl Future<Output = Result<(), LimiterError>> + Send;
+}
+
+/// One key's lease in this instance.
+#[derive(Default)]
+struct KeyLease {
+    state: Mutex<State>,
+    /// Held across a lease call, so one call per key is in flight; the others wait for it.
+    renew: tokio::sync::Mutex<()>,
+}
+
+struct State {
+    /// The spec the lease was taken under; another one (a plan change) takes a fresh lease.
+    spec: Option<LimitSpec>,
+    /// The lease's token number (0: none held).
+    token: u64,
+    /// The local TAT. Known to be at or below the key's TAT in Redis.
+    tat: Micros,
+    /// The segment's end: a slot must end at or before it.
+    end: Micros,
+    /// The UTC day of `units` and `count`.
+    day: i64,
+    units: u64,
+    /// The day's count in Redis at the last call, including `units` then held.
+    count: u64,
+    /// Admissions per second, a moving average over leases.
+    rate: f64,
+    /// Admitted since the last lease call, and when that was (virtual time).
+    since: u64,
+    since_at: Micros,
+    /// Last use, µs on the instance's monotonic clock.
+    used_at: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            spec: None,
+            token: 0,
+            tat: Micros::MIN,
+            end: Micros::MIN,
+            day: i64::MIN,
+            units: 0,
+            count: 0,
+            rate: 0.0,
+            since: 0,
+            since_at: Micros::MIN,
+            used_at: 0,
+        }
+    }
+}
+
+impl State {
+    fn holds_anything(&self) -> bool {
+        self.token != 0 || self.units > 0
+    }
+
+    /// Nothing may be admitted from the lease any more (it is being given back or renewed).
+    fn freeze(&mut self) {
+        self.token = 0;
+        self.end = self.tat;
+        self.units = 0;
+    }
+
+    /// Yesterday's units belong to yesterday's count, which expires on its own.
+    fn roll_day(&mut self, today: i64) {
+        if self.day != today {
+            self.day = today;
+            self.units = 0;
+            self.count = 0;
+        }
+    }
+
+    /// The decision from the lease alone, or `None` when it takes Redis.
+    fn decide(&mut self, spec: LimitSpec, now: Micros) -> Option<Verdict> {
+        if self.spec != Some(spec) {
+            return None;
+        }
+        self.roll_day(day_number(now));
+        if spec.daily.is_some() && self.units == 0 {
+            return None; // whether the day's quota is gone is Redis's to say
+        }
+        let interval = spec.emission_interval();
+        let x = self.tat.max(now);
+        let allow_at = x + interval - spec.tolerance();
+        let used = self.count.saturating_sub(self.units);
+        if allow_at > now {
+            // The key's TAT in Redis is at or past the local one: one shared GCRA refuses too.
+            return Some(Verdict::refuse(LimitKind::Burst, spec, used, now, allow_at - now));
+        }
+        if x + interval > self.end {
+            return None;
+        }
+        self.tat = x + interval;
+        if spec.daily.is_some() {
+            self.units -= 1;
+        }
+        self.since += 1;
+        Some(Verdict::admit(spec, used + 1, now))
+    }
+
+    /// Slots and units to ask for: one of each for a key seen less than once a lease span;
+    /// otherwise a segment of [`LEASE_SPAN`] (at most a quarter of the burst), and units for
+    /// twice the requests expected in a span.
+    fn wants(&self, spec: LimitSpec) -> (u64, u64) {
+        let expected = self.rate * LEASE_SPAN as f64 / 1e6;
+        if expected < 1.0 {
+            return (1, 1);
+        }
+        let interval = spec.emission_interval();
+        let span_slots = u64::try_from((LEASE_SPAN + interval - 1) / interval).unwrap_or(1);
+        let cap = u64::from(spec.burst.max(1) / 4).max(1);
+        let slots = span_slots.max(expected.ceil() as u64).clamp(1, cap);
+        let units = ((2.0 * expected).ceil() as u64).clamp(1, MAX_UNITS);
+        (slots, units)
+    }
+
+    fn observe_rate(&mut self, now: Micros) {
+        if self.since_at != Micros::MIN && now >= self.since_at {
+            let elapsed = (now - self.since_at).max(1_000) as f64 / 1e6;
+            let observed = self.since as f64 / elapsed;
+            self.rate = if self.rate == 0.0 { observed } else { (self.rate + observed) / 2.0 };
+        }
+        self.since = 0;
+        self.since_at = now;
+    }
+}
+
+/// Every key's lease in this instance.
+pub(crate) struct Leases {
+    keys: DashMap<CompactString, Arc<KeyLease>, foldhash::fast::RandomState>,
+    /// This instance's id in lease tokens (`{owner}.{n}`), unique across instances.
+    owner: u64,
+    next_token: AtomicU64,
+    epoch: Instant,
+}
+
+static INSTANCES: AtomicU64 = AtomicU64::new(0);
+
+impl Leases {
+    pub fn new() -> Leases {
+        // foldhash's RandomState is seeded per process; hashed with the pid, the time and a
+        // counter it gives an id no other instance (or other limiter in this process) has.
+        let mut h = foldhash::fast::RandomState::default().build_hasher();
+        std::process::id().hash(&mut h);
+        INSTANCES.fetch_add(1, Ordering::Relaxed).hash(&mut h);
+        crate::now_micros().hash(&mut h);
+        Leases { keys: DashMap::default(), owner: h.finish(), next_token: AtomicU64::new(1), epoch: Instant::now() }
+    }
+
+    fn clock(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn token(&self, n: u64) -> String {
+        if n == 0 {
+            String::new()
+        } else {
+            format!("{:016x}.{n}", self.owner)
+        }
+    }
+
+    /// The decision from the key's lease, when it needs no Redis call.
+    pub fn decide_local(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Option<Verdict> {
+        let entry = self.keys.get(key_id)?;
+        let mut state = lock(&entry.state);
+        let verdict = state.decide(spec, now);
+        if verdict.is_some() {
+            state.used_at = self.clock();
+        }
+        verdict
+    }
+
+    /// The decision, with a lease call when the lease cannot decide. `may_call` is asked once
+    /// it is this request's turn to call (the circuit breaker); `Ok(None)`: it said no.
+    pub async fn decide<S: Store>(
+        &self,
+        store: &S,
+        key_id: &str,
+        spec: LimitSpec,
+        now: Micros,
+        may_call: impl FnOnce() -> bool,
+    ) -> Result<Option<Verdict>, LimiterError> {
+        if let Some(v) = self.decide_local(key_id, spec, now) {
+            return Ok(Some(v));
+        }
+        let entry = match self.keys.get(key_id) {
+            Some(e) => e.clone(),
+            None => self.keys.entry(key_id.into()).or_default().clone(),
+        };
+        let _turn = entry.renew.lock().await;
+        let today = day_number(now);
+        let (ask, token) = {
+            let mut state = lock(&entry.state);
+            state.used_at = self.clock();
+            // A call that finished meanwhile may have brought what this request needs.
+            if let Some(v) = state.decide(spec, now) {
+                return Ok(Some(v));
+            }
+            if !may_call() {
+                return Ok(None);
+            }
+            state.roll_day(today);
+            state.observe_rate(now);
+            let (want_slots, want_units) = state.wants(spec);
+            let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+            let ask = Ask {
+                now,
+                interval: spec.emission_interval(),
+                tolerance: spec.tolerance(),
+                limit: spec.daily.map_or(-1, |d| d.min(MAX_EXACT) as i64),
+                to_midnight: next_midnight(now) - now,
+                held: self.token(state.token),
+                held_tat: if state.token == 0 { 0 } else { state.tat },
+                held_units: state.units,
+                want_slots,
+                want_units: if spec.daily.is_some() { want_units } else { 0 },
+                token: self.token(token),
+            };
+            // Whatever the call's fate, what was held is no longer ours: given back if the
+            // call ran, and lost (never used twice) if its answer did not come back.
+            state.freeze();
+            (ask, token)
+        };
+        let grant = store.lease(key_id, today, &ask).await;
+        let mut state = lock(&entry.state);
+        let grant = grant?;
+        state.spec = Some(spec);
+        state.day = today;
+        state.count = grant.count;
+        state.tat = grant.start;
+        state.end = grant.start;
+        match grant.refused {
+            0 => {
+                state.token = token;
+                state.end = grant.start + i64::try_from(grant.slots).unwrap_or(0) * ask.interval;
+                state.units = grant.units;
+                state
+                    .decide(spec, now)
+                    .filter(|v| v.admitted)
+                    .map(Some)
+                    .ok_or_else(|| LimiterError::Redis(format!("the lease script granted too little: {grant:?}")))
+            }
+            1 => Ok(Some(Verdict::refuse(LimitKind::Burst, spec, grant.count, now, grant.wait))),
+            2 => Ok(Some(Verdict::refuse(LimitKind::Daily, spec, grant.count, now, grant.wait))),
+            _ => Err(LimiterError::Redis(format!("unexpected reply from the lease script: {grant:?}"))),
+        }
+    }
+
+    /// Gives back the leases unused for `idle` (all of them with `Duration::ZERO`), in script
+    /// calls of up to [`GIVE_BACK_BATCH`] keys, and forgets keys that then hold nothing.
+    /// Returns how many leases were given back.
+    pub async fn give_back_idle<S: Store>(&self, store: &S, idle: Duration) -> Result<usize, LimiterError> {
+        let now_clock = self.clock();
+        let idle = u64::try_from(idle.as_micros()).unwrap_or(u64::MAX);
+        let mut items = Vec::new();
+        let mut latest = Micros::MIN;
+        for entry in self.keys.iter() {
+            let mut state = lock(&entry.state);
+            if !state.holds_anything() || now_clock.saturating_sub(state.used_at) < idle {
+                continue;
+            }
+            latest = latest.max(state.tat).max(state.since_at);
+            items.push(GiveBack {
+                key: entry.key().clone(),
+                day: state.day,
+                token: self.token(state.token),
+                tat: state.tat,
+                units: state.units,
+            });
+            state.freeze();
+        }
+        // Keys that hold nothing and have not been used for a while cost only memory.
+        self.keys.retain(|_, e| {
+            Arc::strong_count(e) > 1 || {
+                let s = lock(&e.state);
+                s.holds_anything() || now_clock.saturating_sub(s.used_at) < idle.max(1_000_000)
+            }
+        });
+        let given = items.len();
+        let mut result = Ok(given);
+        for batch in items.chunks(GIVE_BACK_BATCH) {
+            if let Err(e) = store.give_back(latest, batch).await {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// Keys with a lease state held.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `lease.lua` and `giveback.lua` in Rust, line for line, on an in-memory Redis: the property
+/// tests run many instances against it without a server.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Model {
+    burst: Mutex<std::collections::HashMap<String, (Micros, String)>>,
+    days: Mutex<std::collections::HashMap<(String, i64), u64>>,
+    pub calls: AtomicU64,
+}
+
+#[cfg(test)]
+impl Model {
+    /// The day's count in the model (admitted, or leased and not given back).
+    pub fn count(&self, key: &str, day: i64) -> u64 {
+        lock(&self.days).get(&(key.to_owned(), day)).copied().unwrap_or(0)
+    }
+
+    pub fn lease_now(&self, key: &str, day: i64, a: &Ask) -> Grant {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut burst = lock(&self.burst);
+        let mut days = lock(&self.days);
+        let (mut tat, owner) = burst.get(key).cloned().unwrap_or((0, String::new()));
+        let mut burst_back = false;
+        if !a.held.is_empty() && owner == a.held {
+            tat = a.held_tat;
+            burst_back = true;
+        }
+        let count_ref = days.entry((key.to_owned(), day)).or_insert(0);
+        let mut count = *count_ref;
+        if a.held_units > 0 {
+            count = count.saturating_sub(a.held_units);
+        }
+        let start = tat.max(a.now);
+        let allow_at = start + a.interval - a.tolerance;
+        let (mut refused, mut wait) = (0, 0);
+        if a.limit >= 0 && count >= a.limit as u64 {
+            refused = 2;
+            wait = a.to_midnight.max(allow_at - a.now);
+        } else if allow_at > a.now {
+            refused = 1;
+            wait = allow_at - a.now;
+        }
+        let (mut slots, mut units) = (0u64, 0u64);
+        if refused == 0 && a.want_slots > 0 {
+            slots = (((a.now + a.tolerance - start) / a.interval) as u64).min(a.want_slots);
+            if a.limit >= 0 {
+                units = (a.limit as u64 - count).min(a.want_units);
+            }
+        }
+        if slots > 0 {
+            tat = start + slots as i64 * a.interval;
+            burst.insert(key.to_owned(), (tat, a.token.clone()));
+        } else if burst_back {
+            burst.insert(key.to_owned(), (tat, String::new()));
+        }
+        count += units;
+        *count_ref = count;
+        Grant { refused, count, wait, slots, units, start }
+    }
+
+    pub fn give_back_now(&self, items: &[GiveBack]) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut burst = lock(&self.burst);
+        let mut days = lock(&self.days);
+        for item in items {
+            if !item.token.is_empty() {
+                if let Some(b) = burst.get_mut(item.key.as_str()) {
+                    if b.1 == item.token {
+                        *b = (item.tat, String::new());
+                    }
+                }
+            }
+            if item.units > 0 {
+                if let Some(c) = days.get_mut(&(item.key.to_string(), item.day)) {
+                    *c = c.saturating_sub(item.units);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl Store for Model {
+    fn lease(&self, key: &str, day: i64, ask: &Ask) -> impl Future<Output = Result<Grant, LimiterError>> + Send {
+        std::future::ready(Ok(self.lease_now(key, day, ask)))
+    }
+
+    fn give_back(&self, _now: Micros, items: &[GiveBack]) -> impl Future<Output = Result<(), LimiterError>> + Send {
+        self.give_back_now(items);
+        std::future::ready(Ok(()))
+    }
+}
