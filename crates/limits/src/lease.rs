@@ -24,8 +24,8 @@ use crate::spec::{day_number, next_midnight, LimitKind, LimitSpec, Verdict};
 use crate::{LimiterError, Micros};
 
 /// The wall time a lease is sized to last at the key's observed rate: a hot key renews about
-/// ten times a second per instance, whatever its rate.
-pub(crate) const LEASE_SPAN: Micros = 100_000;
+/// five times a second per instance, whatever its rate.
+pub(crate) const LEASE_SPAN: Micros = 200_000;
 
 /// The most daily units one lease takes.
 const MAX_UNITS: u64 = 1 << 20;
@@ -473,5 +473,200 @@ impl Store for Model {
     fn give_back(&self, _now: Micros, items: &[GiveBack]) -> impl Future<Output = Result<(), LimiterError>> + Send {
         self.give_back_now(items);
         std::future::ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::spec::{DAY, SECOND};
+    use crate::LocalLimiter;
+    use proptest::prelude::*;
+
+    /// 2026-03-14 00:00:00 UTC.
+    const MIDNIGHT_2026: Micros = 20_526 * DAY;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().build().unwrap()
+    }
+
+    fn check(rt: &tokio::runtime::Runtime, leases: &Leases, model: &Model, spec: LimitSpec, now: Micros) -> Verdict {
+        rt.block_on(leases.decide(model, "k", spec, now, || true)).unwrap().unwrap()
+    }
+
+    fn give_back(rt: &tokio::runtime::Runtime, leases: &Leases, model: &Model) {
+        rt.block_on(leases.give_back_idle(model, Duration::ZERO)).unwrap();
+    }
+
+    /// Units the instance holds for `day`.
+    fn held_units(leases: &Leases, day: i64) -> u64 {
+        leases.keys.get("k").map_or(0, |e| {
+            let s = lock(&e.state);
+            if s.day == day {
+                s.units
+            } else {
+                0
+            }
+        })
+    }
+
+    fn model_tat(model: &Model) -> Micros {
+        lock(&model.burst).get("k").map_or(0, |b| b.0)
+    }
+
+    /// In any window [a, a+t], admitted ≤ burst + burst·t: with g(i) = i·1e6 − burst·ts[i],
+    /// the condition for admissions i ≤ j is g(j) − g(i) ≤ (burst − 1)·1e6 (as in the suite).
+    fn window_bound_holds(admitted_at: &[Micros], burst: u32) -> bool {
+        let b = i128::from(burst);
+        let mut min_g = i128::MAX;
+        admitted_at.iter().enumerate().all(|(j, &t)| {
+            let g = j as i128 * 1_000_000 - b * i128::from(t);
+            min_g = min_g.min(g);
+            g - min_g <= (b - 1) * 1_000_000
+        })
+    }
+
+    /// One request: the gap before it (µs), the instance it reaches, and whether that instance
+    /// then goes idle (gives back what it holds).
+    fn events(max_len: usize) -> impl Strategy<Value = Vec<(i64, usize, bool)>> {
+        let gap = prop_oneof![3 => Just(0i64), 3 => 0..20_000i64, 2 => 0..400_000i64, 1 => 0..3_000_000i64];
+        prop::collection::vec((gap, 0..4usize, prop::bool::weighted(0.1)), 1..max_len)
+    }
+
+    fn spec() -> impl Strategy<Value = LimitSpec> {
+        (1u32..=40, prop::option::of(1u64..=60)).prop_map(|(burst, daily)| LimitSpec { burst, daily })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// One instance decides every request exactly as the in-process limiter does (the
+        /// same verdict, waits and counts included), whenever it gives its lease back.
+        #[test]
+        fn one_instance_decides_as_one_gcra(spec in spec(), events in events(300), offset in 0..DAY, stretch in 1i64..=40) {
+            let (rt, model, leases, local) = (rt(), Model::default(), Leases::new(), LocalLimiter::new());
+            let mut now = MIDNIGHT_2026 + offset;
+            for (gap, _, idle) in events {
+                now += gap * stretch;
+                prop_assert_eq!(check(&rt, &leases, &model, spec, now), local.decide("k", spec, now), "at {}", now);
+                if idle {
+                    give_back(&rt, &leases, &model);
+                }
+            }
+        }
+
+        /// Instances that give back what they hold after each request (each idle before the
+        /// next) decide together exactly as one in-process limiter.
+        #[test]
+        fn idle_instances_decide_as_one_gcra(spec in spec(), events in events(200), offset in 0..DAY) {
+            let (rt, model, local) = (rt(), Model::default(), LocalLimiter::new());
+            let instances: Vec<Leases> = (0..4).map(|_| Leases::new()).collect();
+            let mut now = MIDNIGHT_2026 + offset;
+            for (gap, i, _) in events {
+                now += gap;
+                prop_assert_eq!(check(&rt, &instances[i], &model, spec, now), local.decide("k", spec, now));
+                give_back(&rt, &instances[i], &model);
+            }
+        }
+
+        /// Up to four instances sharing one key, leasing at random: the window bound holds for
+        /// all admissions together; the day's count in Redis is always exactly what was admitted
+        /// plus the units the instances hold, so the quota is never exceeded, a daily refusal
+        /// means it is all admitted or held, and once all is given back the count is exact;
+        /// a refusal advances neither the count nor the TAT.
+        #[test]
+        fn instances_together_keep_the_bound_and_the_quota(
+            spec in spec(), events in events(400), n in 1usize..=4, offset in 0..DAY, stretch in 1i64..=20,
+        ) {
+            let (rt, model) = (rt(), Model::default());
+            let instances: Vec<Leases> = (0..n).map(|_| Leases::new()).collect();
+            let mut now = MIDNIGHT_2026 + offset;
+            let mut admitted_at = Vec::new();
+            let mut admitted_today = 0u64;
+            let mut day = day_number(now);
+            for (gap, i, idle) in events {
+                now += gap * stretch;
+                if day_number(now) != day {
+                    day = day_number(now);
+                    admitted_today = 0;
+                }
+                let i = i % n;
+                let (count_before, tat_before) = (model.count("k", day), model_tat(&model));
+                let v = check(&rt, &instances[i], &model, spec, now);
+                if v.admitted {
+                    admitted_at.push(now);
+                    admitted_today += 1;
+                } else {
+                    prop_assert!(model.count("k", day) <= count_before, "a refusal took quota");
+                    prop_assert!(model_tat(&model) <= tat_before, "a refusal took burst capacity");
+                }
+                let held: u64 = instances.iter().map(|l| held_units(l, day)).sum();
+                if let Some(limit) = spec.daily {
+                    prop_assert_eq!(model.count("k", day), admitted_today + held);
+                    prop_assert!(admitted_today <= limit);
+                    if v.limit == Some(LimitKind::Daily) {
+                        prop_assert_eq!(admitted_today + held, limit, "refused while quota was free");
+                    }
+                }
+                if idle {
+                    give_back(&rt, &instances[i], &model);
+                }
+            }
+            prop_assert!(window_bound_holds(&admitted_at, spec.burst), "window bound: {:?}", admitted_at);
+            for l in &instances {
+                give_back(&rt, l, &model);
+            }
+            if spec.daily.is_some() {
+                prop_assert_eq!(model.count("k", day), admitted_today, "all given back: the count is exact");
+            }
+        }
+    }
+
+    #[test]
+    fn a_hot_key_takes_a_call_per_lease_span_not_per_request() {
+        // 2 instances, 5,000 requests a second each, for 10 s: about 5 calls a second each.
+        let (rt, model) = (rt(), Model::default());
+        let spec = LimitSpec { burst: 1_000_000_000, daily: None };
+        let instances = [Leases::new(), Leases::new()];
+        let mut now = MIDNIGHT_2026 + 12 * 3_600 * SECOND;
+        let mut admitted = 0u64;
+        for step in 0..100_000 {
+            now += 100;
+            admitted += u64::from(check(&rt, &instances[step % 2], &model, spec, now).admitted);
+        }
+        let calls = model.calls.load(Ordering::Relaxed);
+        assert_eq!(admitted, 100_000);
+        assert!(calls as f64 / admitted as f64 <= 0.01, "{calls} calls for {admitted} admitted");
+        // A slow key: one slot at a time, so the lease holds back nothing from other instances.
+        let slow = LimitSpec { burst: 10, daily: Some(1_000) };
+        let l = Leases::new();
+        assert!(rt.block_on(l.decide(&model, "slow", slow, now, || true)).unwrap().unwrap().admitted);
+        let e = l.keys.get("slow").unwrap();
+        let s = lock(&e.state);
+        assert_eq!((s.end - s.tat, s.units), (0, 0), "one slot and one unit, both used");
+    }
+
+    #[test]
+    fn idle_leases_are_given_back_and_forgotten() {
+        let (rt, model, leases) = (rt(), Model::default(), Leases::new());
+        let spec = LimitSpec { burst: 100, daily: Some(10_000) };
+        let mut now = MIDNIGHT_2026;
+        for _ in 0..200 {
+            now += 10_000;
+            assert!(check(&rt, &leases, &model, spec, now).admitted);
+        }
+        let day = day_number(now);
+        assert!(held_units(&leases, day) > 0, "a busy key holds units ahead");
+        assert!(model.count("k", day) > 200);
+        // Not idle yet for a second's threshold; idle for a zero one.
+        assert_eq!(rt.block_on(leases.give_back_idle(&model, Duration::from_secs(1))).unwrap(), 0);
+        assert_eq!(rt.block_on(leases.give_back_idle(&model, Duration::ZERO)).unwrap(), 1);
+        assert_eq!(model.count("k", day), 200, "the unused units came back");
+        assert!(model_tat(&model) <= now + spec.emission_interval(), "and the unused segment");
+        assert_eq!(leases.len(), 1, "used less than a second ago: kept");
+        // The next request takes a fresh lease from where the key is.
+        assert!(check(&rt, &leases, &model, spec, now + 10_000).admitted);
     }
 }
