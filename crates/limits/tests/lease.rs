@@ -1,0 +1,125 @@
+//! The Redis backend's leases against a real Redis (skipped unless `REGPILOT_TEST_REDIS_URL` is
+//! set): several instances sharing one key keep the window bound and the daily quota exactly,
+//! and at steady load a request costs far less than one Redis call. Time is virtual. The same
+//! properties run on many more cases against an in-memory model of the script in `lease.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use regpilot_limits::{FailureMode, LimitKind, LimitSpec, Limiter, Micros, RedisLimiter};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// In any window [a, a+t], admitted ≤ burst + burst·t (as in the suite).
+fn window_bound_holds(admitted_at: &[Micros], burst: u32) -> bool {
+    let b = i128::from(burst);
+    let mut min_g = i128::MAX;
+    admitted_at.iter().enumerate().all(|(j, &t)| {
+        let g = j as i128 * 1_000_000 - b * i128::from(t);
+        min_g = min_g.min(g);
+        g - min_g <= (b - 1) * 1_000_000
+    })
+}
+
+#[test]
+fn instances_sharing_a_key_keep_the_bound_and_the_exact_quota() {
+    let Some(url) = redis_url() else { return };
+    let rt = runtime();
+    let gap = prop_oneof![3 => Just(0i64), 3 => 0..20_000i64, 2 => 0..400_000i64, 1 => 0..2_000_000i64];
+    let events = prop::collection::vec((gap, 0..3usize, prop::bool::weighted(0.1)), 1..250);
+    let strategy = (1u32..=30, 1u64..=80, events, 0..20 * HOUR);
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(10);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&strategy, |(burst, daily, events, offset)| {
+        let prefix = format!("{}:", unique("regpilot-lease"));
+        let connect = || rt.block_on(RedisLimiter::connect(&url, &prefix, Duration::from_secs(5))).unwrap();
+        let instances = [connect(), connect(), connect()];
+        let spec = LimitSpec { burst, daily: Some(daily) };
+        let mut now = MIDNIGHT_2026 + offset;
+        let mut admitted_at = Vec::new();
+        for (gap, i, idle) in events {
+            now += gap;
+            let v = rt.block_on(regpilot_limits::RateLimiter::check(&instances[i], "k", spec, now)).unwrap();
+            if v.admitted {
+                admitted_at.push(now);
+            }
+            if idle {
+                rt.block_on(instances[i].give_back_idle(Duration::ZERO)).unwrap();
+            }
+        }
+        prop_assert!(admitted_at.len() as u64 <= daily, "over the quota: {} of {daily}", admitted_at.len());
+        prop_assert!(window_bound_holds(&admitted_at, burst), "window bound: {:?}", admitted_at);
+        // Everything given back, a fresh instance gets exactly what is left of the day.
+        for l in &instances {
+            rt.block_on(l.give_back_idle(Duration::ZERO)).unwrap();
+        }
+        let fresh = connect();
+        let mut left = 0;
+        loop {
+            now += SECOND;
+            let v = rt.block_on(regpilot_limits::RateLimiter::check(&fresh, "k", spec, now)).unwrap();
+            if !v.admitted {
+                prop_assert_eq!(v.limit, Some(LimitKind::Daily));
+                break;
+            }
+            left += 1;
+        }
+        prop_assert_eq!(admitted_at.len() as u64 + left, daily, "the day's count is exact once all is given back");
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// Two gateways' limiters sharing one Redis, each at a steady `per_instance` requests a second
+/// (virtual time) for `seconds`: the script calls per admitted request.
+fn calls_per_admitted(url: &str, spec: LimitSpec, per_instance: i64, seconds: i64) -> (u64, u64, f64) {
+    let rt = runtime();
+    rt.block_on(async {
+        let prefix = unique("regpilot-lease");
+        let open = || Limiter::redis_with_prefix(url, &prefix, Duration::from_secs(2), FailureMode::Closed);
+        let instances = [open().await.unwrap(), open().await.unwrap()];
+        let step = SECOND / per_instance / 2;
+        let mut now = NOON_2026;
+        let mut admitted = 0u64;
+        for i in 0..(seconds * per_instance * 2) {
+            now += step;
+            let limiter = &instances[(i % 2) as usize];
+            let v = match limiter.check_now("key_0123456789abcdef", spec, now) {
+                Some(v) => v,
+                None => limiter.check("key_0123456789abcdef", spec, now).await.unwrap(),
+            };
+            admitted += u64::from(v.admitted);
+        }
+        let calls: u64 = instances.iter().map(|l| l.stats().redis_calls).sum();
+        for l in &instances {
+            assert_eq!(l.stats().redis_errors, 0);
+            l.shutdown().await;
+        }
+        (calls, admitted, calls as f64 / admitted.max(1) as f64)
+    })
+}
+
+#[test]
+fn steady_load_costs_at_most_a_tenth_of_a_call_per_admitted_request() {
+    let Some(url) = redis_url() else { return };
+    // The bench's key (a burst no run reaches, no daily limit), 10,000 requests a second per
+    // instance; a pro key (100 a second, 100,000 a day) at 80% of its rate.
+    for (name, spec, per_instance) in [
+        ("bench key", LimitSpec { burst: 1_000_000_000, daily: None }, 10_000),
+        ("pro key", LimitSpec { burst: 100, daily: Some(100_000) }, 40),
+    ] {
+        let (calls, admitted, ratio) = calls_per_admitted(&url, spec, per_instance, 20);
+        eprintln!("{name}: {calls} script calls for {admitted} admitted requests: {ratio:.4} per request");
+        assert!(admitted as f64 >= 0.99 * (40 * per_instance) as f64, "{name}: admitted {admitted}");
+        assert!(ratio <= 0.1, "{name}: {ratio:.4} calls per admitted request");
+    }
+}
