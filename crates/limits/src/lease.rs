@@ -86,6 +86,17 @@ pub(crate) trait Store: Send + Sync {
     fn give_back(&self, now: Micros, items: &[GiveBack]) -> impl Future<Output = Result<(), LimiterError>> + Send;
 }
 
+/// How a request was decided by [`Leases::decide`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decided {
+    /// From the lease held, with no Redis call.
+    Lease(Verdict),
+    /// By a lease call to Redis that answered.
+    Redis(Verdict),
+    /// Not at all: a call was needed and `may_call` said no.
+    NotCalled,
+}
+
 /// One key's lease in this instance.
 #[derive(Default)]
 struct KeyLease {
@@ -257,7 +268,7 @@ impl Leases {
     }
 
     /// The decision, with a lease call when the lease cannot decide. `may_call` is asked once
-    /// it is this request's turn to call (the circuit breaker); `Ok(None)`: it said no.
+    /// it is this request's turn to call (the circuit breaker).
     pub async fn decide<S: Store>(
         &self,
         store: &S,
@@ -265,9 +276,9 @@ impl Leases {
         spec: LimitSpec,
         now: Micros,
         may_call: impl FnOnce() -> bool,
-    ) -> Result<Option<Verdict>, LimiterError> {
+    ) -> Result<Decided, LimiterError> {
         if let Some(v) = self.decide_local(key_id, spec, now) {
-            return Ok(Some(v));
+            return Ok(Decided::Lease(v));
         }
         let entry = match self.keys.get(key_id) {
             Some(e) => e.clone(),
@@ -280,10 +291,10 @@ impl Leases {
             state.used_at = self.clock();
             // A call that finished meanwhile may have brought what this request needs.
             if let Some(v) = state.decide(spec, now) {
-                return Ok(Some(v));
+                return Ok(Decided::Lease(v));
             }
             if !may_call() {
-                return Ok(None);
+                return Ok(Decided::NotCalled);
             }
             state.roll_day(today);
             state.observe_rate(now);
@@ -323,11 +334,11 @@ impl Leases {
                 state
                     .decide(spec, now)
                     .filter(|v| v.admitted)
-                    .map(Some)
+                    .map(Decided::Redis)
                     .ok_or_else(|| LimiterError::Redis(format!("the lease script granted too little: {grant:?}")))
             }
-            1 => Ok(Some(Verdict::refuse(LimitKind::Burst, spec, grant.count, now, grant.wait))),
-            2 => Ok(Some(Verdict::refuse(LimitKind::Daily, spec, grant.count, now, grant.wait))),
+            1 => Ok(Decided::Redis(Verdict::refuse(LimitKind::Burst, spec, grant.count, now, grant.wait))),
+            2 => Ok(Decided::Redis(Verdict::refuse(LimitKind::Daily, spec, grant.count, now, grant.wait))),
             _ => Err(LimiterError::Redis(format!("unexpected reply from the lease script: {grant:?}"))),
         }
     }
@@ -339,13 +350,14 @@ impl Leases {
         let now_clock = self.clock();
         let idle = u64::try_from(idle.as_micros()).unwrap_or(u64::MAX);
         let mut items = Vec::new();
-        let mut latest = Micros::MIN;
+        // The TTLs are counted from the earliest time among them: longer, never too short.
+        let mut earliest = Micros::MAX;
         for entry in self.keys.iter() {
             let mut state = lock(&entry.state);
             if !state.holds_anything() || now_clock.saturating_sub(state.used_at) < idle {
                 continue;
             }
-            latest = latest.max(state.tat).max(state.since_at);
+            earliest = earliest.min(state.since_at);
             items.push(GiveBack {
                 key: entry.key().clone(),
                 day: state.day,
@@ -365,7 +377,7 @@ impl Leases {
         let given = items.len();
         let mut result = Ok(given);
         for batch in items.chunks(GIVE_BACK_BATCH) {
-            if let Err(e) = store.give_back(latest, batch).await {
+            if let Err(e) = store.give_back(earliest, batch).await {
                 result = Err(e);
             }
         }
@@ -493,7 +505,10 @@ mod tests {
     }
 
     fn check(rt: &tokio::runtime::Runtime, leases: &Leases, model: &Model, spec: LimitSpec, now: Micros) -> Verdict {
-        rt.block_on(leases.decide(model, "k", spec, now, || true)).unwrap().unwrap()
+        match rt.block_on(leases.decide(model, "k", spec, now, || true)).unwrap() {
+            Decided::Lease(v) | Decided::Redis(v) => v,
+            Decided::NotCalled => unreachable!("may_call said yes"),
+        }
     }
 
     fn give_back(rt: &tokio::runtime::Runtime, leases: &Leases, model: &Model) {
@@ -642,7 +657,8 @@ mod tests {
         // A slow key: one slot at a time, so the lease holds back nothing from other instances.
         let slow = LimitSpec { burst: 10, daily: Some(1_000) };
         let l = Leases::new();
-        assert!(rt.block_on(l.decide(&model, "slow", slow, now, || true)).unwrap().unwrap().admitted);
+        let first = rt.block_on(l.decide(&model, "slow", slow, now, || true)).unwrap();
+        assert!(matches!(first, Decided::Redis(v) if v.admitted));
         let e = l.keys.get("slow").unwrap();
         let s = lock(&e.state);
         assert_eq!((s.end - s.tat, s.units), (0, 0), "one slot and one unit, both used");

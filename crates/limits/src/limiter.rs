@@ -8,6 +8,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use crate::breaker::{Breaker, Transition};
+use crate::lease::Decided;
 use crate::{LimitSpec, LimiterError, LocalLimiter, Micros, RedisLimiter, Verdict};
 
 /// The key prefix used in Redis unless told otherwise.
@@ -255,13 +256,14 @@ impl Shared {
         // The lease decides when it can, Redis or not; a lease call only if the breaker lets
         // this request through, asked when its turn comes (after any call in flight for the key).
         match self.redis.decide(key_id, spec, now, || self.breaker.should_try(self.clock())).await {
-            Ok(Some(verdict)) => {
+            Ok(Decided::Lease(verdict)) => return Ok(verdict),
+            Ok(Decided::Redis(verdict)) => {
                 if let Transition::CameBack = self.breaker.success() {
                     tracing::info!(url = %self.redis.redacted_url(), "Redis is reachable again; rate limits are shared again");
                 }
                 return Ok(verdict);
             }
-            Ok(None) => {}
+            Ok(Decided::NotCalled) => {}
             Err(e) => self.failed(&e),
         }
         match self.mode {

@@ -16,7 +16,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisResult, Script};
 
 use crate::error::{redact_url, scrub};
-use crate::lease::{Ask, GiveBack, Grant, Leases, Store};
+use crate::lease::{Ask, Decided, GiveBack, Grant, Leases, Store};
 use crate::spec::{LimitSpec, Verdict};
 use crate::{LimiterError, Micros, RateLimiter};
 
@@ -155,14 +155,14 @@ impl RedisLimiter {
     }
 
     /// The decision, with a script call when the key's lease cannot decide; `may_call` (the
-    /// circuit breaker) is asked when it is this request's turn to call, `Ok(None)` if it said no.
+    /// circuit breaker) is asked when it is this request's turn to call.
     pub(crate) async fn decide(
         &self,
         key_id: &str,
         spec: LimitSpec,
         now: Micros,
         may_call: impl FnOnce() -> bool,
-    ) -> Result<Option<Verdict>, LimiterError> {
+    ) -> Result<Decided, LimiterError> {
         self.leases.decide(self, key_id, spec, now, may_call).await
     }
 
@@ -243,8 +243,8 @@ impl Store for RedisLimiter {
 impl RateLimiter for RedisLimiter {
     async fn check(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Result<Verdict, LimiterError> {
         match self.decide(key_id, spec, now, || true).await? {
-            Some(verdict) => Ok(verdict),
-            None => Err(LimiterError::Redis("the lease call was not made".to_owned())),
+            Decided::Lease(verdict) | Decided::Redis(verdict) => Ok(verdict),
+            Decided::NotCalled => Err(LimiterError::Redis("the lease call was not made".to_owned())),
         }
     }
 }

@@ -283,6 +283,57 @@ async fn redis_gone_silent_is_replaced_by_a_fresh_connection() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_held_keep_deciding_while_redis_is_cut_off() {
+    let Some(url) = redis_url() else { return };
+    let target = url.trim_start_matches("redis://").trim_end_matches('/').to_owned();
+    let proxy = Proxy::start(target).await;
+    let limiter = Limiter::redis_with_prefix(
+        &format!("redis://{}", proxy.addr),
+        &unique("t"),
+        Duration::from_secs(1),
+        FailureMode::Local,
+    )
+    .await
+    .unwrap();
+    // Two busy keys, 10,000 requests a second each (virtual time): each holds a lease.
+    let s = LimitSpec { burst: 1_000_000_000, daily: None };
+    let mut now = NOON_2026;
+    for _ in 0..500 {
+        now += 100;
+        for key in ["a", "b"] {
+            assert!(limiter.check(key, s, now).await.unwrap().admitted);
+        }
+    }
+    let calls = limiter.stats().redis_calls;
+    assert!(calls < 100, "{calls} calls for 1,000 requests");
+
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Key a's lease runs out: one failed call, then the breaker and the fallback.
+    let mut a_fell_back = false;
+    for _ in 0..10_000 {
+        now += 100;
+        assert!(limiter.check("a", s, now).await.unwrap().admitted);
+        if limiter.stats().fallback_decisions > 0 {
+            a_fell_back = true;
+            break;
+        }
+    }
+    assert!(a_fell_back, "a's lease never ran out: {:?}", limiter.stats());
+    assert_eq!(limiter.stats().redis_errors, 1);
+    // Key b still decides from its lease (not a fallback decision), and that does not pass for
+    // Redis answering: a's next request is answered by the fallback at once, with no new call.
+    let t = now - 100;
+    let before = limiter.stats();
+    assert!(limiter.check("b", s, t).await.unwrap().admitted);
+    assert_eq!(limiter.stats().fallback_decisions, before.fallback_decisions, "b decided from its lease");
+    assert!(limiter.check("a", s, now + 100).await.unwrap().admitted);
+    let after = limiter.stats();
+    assert_eq!((after.redis_errors, after.redis_calls), (1, before.redis_calls), "the breaker stays open: {after:?}");
+    assert_eq!(after.fallback_decisions, before.fallback_decisions + 1);
+}
+
 /// The counters other than the Redis calls, which any use of Redis (a lease) adds to.
 fn without_calls(stats: LimiterStats) -> LimiterStats {
     LimiterStats { redis_calls: 0, ..stats }
