@@ -13,7 +13,7 @@
 -- ARGV[7]  the caller's local TAT in that lease: every slot it admitted ends at or before it
 -- ARGV[8]  daily units the caller holds unused for this day (given back)
 -- ARGV[9]  burst slots wanted (0: only give back)
--- ARGV[10] daily units wanted
+-- ARGV[10] daily units wanted (granted: at most an eighth of what is left, at least one)
 -- ARGV[11] token for the new lease
 -- Returns {refused by 0 none | 1 burst | 2 daily, the day's count, wait µs, slots, units, start}:
 -- the lease is the burst segment [start, start + slots·T) and `units` of the daily count.
@@ -75,7 +75,13 @@ if refused == 0 and want_slots > 0 then
     slots = slots - 1
   end
   if limit >= 0 then
-    units = limit - count
+    -- At most an eighth of what is left (at least one): near the end of the quota every lease is
+    -- one unit, used at once by the request that asked, so none is held while another instance
+    -- is refused.
+    units = math.floor((limit - count) / 8)
+    if units < 1 then
+      units = 1
+    end
     if units > want_units then
       units = want_units
     end

@@ -441,7 +441,7 @@ impl Model {
         if refused == 0 && a.want_slots > 0 {
             slots = (((a.now + a.tolerance - start) / a.interval) as u64).min(a.want_slots);
             if a.limit >= 0 {
-                units = (a.limit as u64 - count).min(a.want_units);
+                units = ((a.limit as u64 - count) / 8).max(1).min(a.want_units);
             }
         }
         if slots > 0 {

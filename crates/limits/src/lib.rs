@@ -39,8 +39,10 @@
 //! - a **segment** `[start, start + n·T)` of the key's time axis, `start = max(TAT, now)`, only
 //!   if a request conforms at `start` (else a burst refusal), never reaching past `now + τ`
 //!   (`τ = burst·T`, as far as one GCRA's TAT may run ahead); the TAT in Redis moves to its end;
-//! - **units** of the daily quota, at most what is left (none left: a daily refusal); the day's
-//!   count in Redis goes up by them at once.
+//! - **units** of the daily quota, at most an eighth of what is left and at least one (none
+//!   left: a daily refusal); the day's count in Redis goes up by them at once. Near the end of
+//!   the quota every lease is one unit, used at once by the request that asked for it, so the
+//!   last requests of a day are decided one by one, exactly.
 //!
 //! The instance then runs the same GCRA inside its segment: a request at `now` takes the slot
 //! `[x, x + T)`, `x = max(local TAT, now)`, if it conforms (`x + T − τ ≤ now`), fits
