@@ -123,3 +123,60 @@ fn steady_load_costs_at_most_a_tenth_of_a_call_per_admitted_request() {
         assert!(ratio <= 0.1, "{name}: {ratio:.4} calls per admitted request");
     }
 }
+
+/// Instance a admits `first` requests of a key at 1,000 a second (virtual), then goes quiet:
+/// what instance b can still get of the day's `daily`, one request a second, after `pause`.
+async fn left_for_the_other(url: &str, prefix: &str, daily: u64, first: u64, pause: impl std::future::Future) -> u64 {
+    let spec = LimitSpec { burst: 1_000, daily: Some(daily) };
+    let open = || Limiter::redis_with_prefix(url, prefix, Duration::from_secs(2), FailureMode::Closed);
+    let (a, b) = (open().await.unwrap(), open().await.unwrap());
+    let mut now = NOON_2026;
+    for _ in 0..first {
+        now += 1_000;
+        assert!(a.check("k", spec, now).await.unwrap().admitted);
+    }
+    pause.await;
+    let mut left = 0;
+    loop {
+        now += SECOND;
+        let v = b.check("k", spec, now).await.unwrap();
+        if !v.admitted {
+            assert_eq!(v.limit, Some(LimitKind::Daily));
+            return left;
+        }
+        left += 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unused_quota_comes_back_within_a_second_of_idleness() {
+    let Some(url) = redis_url() else { return };
+    // Without waiting, a's lease still holds units ahead: b gets less than what is left.
+    let held = left_for_the_other(&url, &unique("t"), 1_000, 100, std::future::ready(())).await;
+    assert!(held < 900, "a's lease held nothing ahead ({held} left for b)");
+    let back =
+        left_for_the_other(&url, &unique("t"), 1_000, 100, tokio::time::sleep(Duration::from_millis(1_000))).await;
+    assert_eq!(back, 900, "idle for a second: all of a's unused units are back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_gives_back_what_the_leases_hold() {
+    let Some(url) = redis_url() else { return };
+    let prefix = unique("t");
+    let spec = LimitSpec { burst: 1_000, daily: Some(1_000) };
+    let a = Limiter::redis_with_prefix(&url, &prefix, Duration::from_secs(2), FailureMode::Closed).await.unwrap();
+    let mut now = NOON_2026;
+    for _ in 0..100 {
+        now += 1_000;
+        assert!(a.check("k", spec, now).await.unwrap().admitted);
+    }
+    let calls = a.stats().redis_calls;
+    a.shutdown().await;
+    assert_eq!(a.stats().redis_calls, calls + 1, "one script call gives every lease back");
+    let b = RedisLimiter::connect(&url, &prefix, Duration::from_secs(2)).await.unwrap();
+    let mut left = 0;
+    while regpilot_limits::RateLimiter::check(&b, "k", spec, now + SECOND * (left + 1)).await.unwrap().admitted {
+        left += 1;
+    }
+    assert_eq!(left, 900);
+}
