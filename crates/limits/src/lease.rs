@@ -126,6 +126,11 @@ struct State {
     since_at: Micros,
     /// Last use, µs on the instance's monotonic clock.
     used_at: u64,
+    /// Slots and units of the last grant: the lease is renewed ahead when a quarter is left.
+    size: u64,
+    size_units: u64,
+    /// A renewal ahead is in flight.
+    extending: bool,
 }
 
 impl Default for State {
@@ -142,6 +147,9 @@ impl Default for State {
             since: 0,
             since_at: Micros::MIN,
             used_at: 0,
+            size: 0,
+            size_units: 0,
+            extending: false,
         }
     }
 }
@@ -193,6 +201,63 @@ impl State {
         }
         self.since += 1;
         Some(Verdict::admit(spec, used + 1, now))
+    }
+
+    /// Whether the lease should be renewed ahead, in the background: it was more than one slot,
+    /// and a quarter or less of its slots (or of its units) is left.
+    fn wants_ahead(&self, spec: LimitSpec) -> bool {
+        if self.extending || self.token == 0 || self.size <= 1 || self.spec != Some(spec) {
+            return false;
+        }
+        let slots_left = u64::try_from((self.end - self.tat) / spec.emission_interval()).unwrap_or(0);
+        slots_left <= self.size / 4
+            || (spec.daily.is_some() && self.size_units > 1 && self.units <= self.size_units / 4)
+    }
+
+    /// The lease call of a renewal ahead: nothing given back, the segment continued from Redis's
+    /// TAT (which is this lease's end if no other lease was granted since). Local decisions go on
+    /// meanwhile from the lease held.
+    fn ahead_ask(&mut self, spec: LimitSpec, now: Micros, token: String) -> Ask {
+        self.extending = true;
+        self.observe_rate(now);
+        let (want_slots, want_units) = self.wants(spec);
+        Ask {
+            now,
+            interval: spec.emission_interval(),
+            tolerance: spec.tolerance(),
+            limit: spec.daily.map_or(-1, |d| d.min(MAX_EXACT) as i64),
+            to_midnight: next_midnight(now) - now,
+            held: String::new(),
+            held_tat: 0,
+            held_units: 0,
+            want_slots,
+            want_units: if spec.daily.is_some() { want_units } else { 0 },
+            token,
+        }
+    }
+
+    /// Takes in the answer to [`State::ahead_ask`], made while the lease numbered `held` was
+    /// held, for the UTC day `day`.
+    fn ahead_merge(&mut self, ask: &Ask, grant: &Grant, held: u64, token: u64, day: i64) {
+        self.extending = false;
+        if grant.refused != 0 || grant.slots == 0 {
+            return; // nothing granted, nothing changed
+        }
+        let end = grant.start + i64::try_from(grant.slots).unwrap_or(0) * ask.interval;
+        if !(self.token != 0 && self.token == held && grant.start == self.end) {
+            // Not contiguous: what is left of the old segment lapses (it is never used twice).
+            self.tat = self.tat.max(grant.start);
+        }
+        self.end = end;
+        self.token = token;
+        self.size = grant.slots;
+        if self.day == day {
+            self.units += grant.units;
+            self.count = grant.count;
+            if grant.units > 0 {
+                self.size_units = grant.units;
+            }
+        }
     }
 
     /// Slots and units to ask for: one of each for a key seen less than once a lease span;
@@ -258,13 +323,52 @@ impl Leases {
 
     /// The decision from the key's lease, when it needs no Redis call.
     pub fn decide_local(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Option<Verdict> {
+        self.decide_local_ahead(key_id, spec, now).map(|(v, _)| v)
+    }
+
+    /// [`Leases::decide_local`], and whether the lease should now be renewed ahead
+    /// ([`Leases::renew_ahead`]).
+    pub fn decide_local_ahead(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Option<(Verdict, bool)> {
         let entry = self.keys.get(key_id)?;
         let mut state = lock(&entry.state);
-        let verdict = state.decide(spec, now);
-        if verdict.is_some() {
-            state.used_at = self.clock();
+        let verdict = state.decide(spec, now)?;
+        state.used_at = self.clock();
+        Some((verdict, verdict.admitted && state.wants_ahead(spec)))
+    }
+
+    /// Renews a key's lease ahead of its end, unless a lease call for the key is in flight or
+    /// the lease no longer wants it. `Ok(true)`: a call was made and answered.
+    pub async fn renew_ahead<S: Store>(
+        &self,
+        store: &S,
+        key_id: &str,
+        spec: LimitSpec,
+        now: Micros,
+    ) -> Result<bool, LimiterError> {
+        let Some(entry) = self.keys.get(key_id).map(|e| e.clone()) else { return Ok(false) };
+        let Ok(_turn) = entry.renew.try_lock() else { return Ok(false) };
+        let today = day_number(now);
+        let (ask, held, token) = {
+            let mut state = lock(&entry.state);
+            if !state.wants_ahead(spec) {
+                return Ok(false);
+            }
+            let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+            let held = state.token;
+            (state.ahead_ask(spec, now, self.token(token)), held, token)
+        };
+        let grant = store.lease(key_id, today, &ask).await;
+        let mut state = lock(&entry.state);
+        match grant {
+            Ok(grant) => {
+                state.ahead_merge(&ask, &grant, held, token, today);
+                Ok(true)
+            }
+            Err(e) => {
+                state.extending = false;
+                Err(e)
+            }
         }
-        verdict
     }
 
     /// The decision, with a lease call when the lease cannot decide. `may_call` is asked once
@@ -331,6 +435,8 @@ impl Leases {
                 state.token = token;
                 state.end = grant.start + i64::try_from(grant.slots).unwrap_or(0) * ask.interval;
                 state.units = grant.units;
+                state.size = grant.slots;
+                state.size_units = grant.units;
                 state
                     .decide(spec, now)
                     .filter(|v| v.admitted)
@@ -353,6 +459,9 @@ impl Leases {
         // The TTLs are counted from the earliest time among them: longer, never too short.
         let mut earliest = Micros::MAX;
         for entry in self.keys.iter() {
+            if entry.renew.try_lock().is_err() {
+                continue; // a lease call in flight: the key is not idle
+            }
             let mut state = lock(&entry.state);
             if !state.holds_anything() || now_clock.saturating_sub(state.used_at) < idle {
                 continue;
@@ -543,11 +652,97 @@ mod tests {
         })
     }
 
-    /// One request: the gap before it (µs), the instance it reaches, and whether that instance
-    /// then goes idle (gives back what it holds).
-    fn events(max_len: usize) -> impl Strategy<Value = Vec<(i64, usize, bool)>> {
+    /// What an instance does after a request.
+    #[derive(Clone, Copy, Debug)]
+    enum Then {
+        Nothing,
+        /// Goes idle: gives back what it holds (not while a renewal ahead is in flight).
+        Idle,
+        /// Starts a renewal ahead if its lease wants one; the script runs at once or later.
+        StartAhead {
+            runs_now: bool,
+        },
+        /// The renewal ahead's answer arrives.
+        FinishAhead,
+    }
+
+    /// One request: the gap before it (µs), the instance it reaches, and what that instance
+    /// does next.
+    fn events(max_len: usize) -> impl Strategy<Value = Vec<(i64, usize, Then)>> {
         let gap = prop_oneof![3 => Just(0i64), 3 => 0..20_000i64, 2 => 0..400_000i64, 1 => 0..3_000_000i64];
-        prop::collection::vec((gap, 0..4usize, prop::bool::weighted(0.1)), 1..max_len)
+        let then = prop_oneof![
+            14 => Just(Then::Nothing),
+            2 => Just(Then::Idle),
+            2 => any::<bool>().prop_map(|runs_now| Then::StartAhead { runs_now }),
+            2 => Just(Then::FinishAhead),
+        ];
+        prop::collection::vec((gap, 0..4usize, then), 1..max_len)
+    }
+
+    /// A renewal ahead in flight: its call, and the answer once the script has run.
+    struct Ahead {
+        ask: Ask,
+        held: u64,
+        token: u64,
+        day: i64,
+        grant: Option<Grant>,
+    }
+
+    /// One instance and its renewal ahead in flight, if any: requests that need a lease call
+    /// wait for that answer first, as they wait for the key's turn in `Leases::decide`.
+    #[derive(Default)]
+    struct Instance {
+        leases: Option<Leases>,
+        ahead: Option<Ahead>,
+    }
+
+    impl Instance {
+        fn new() -> Instance {
+            Instance { leases: Some(Leases::new()), ahead: None }
+        }
+
+        fn leases(&self) -> &Leases {
+            self.leases.as_ref().unwrap()
+        }
+
+        fn check(&mut self, rt: &tokio::runtime::Runtime, model: &Model, spec: LimitSpec, now: Micros) -> Verdict {
+            if let Some(v) = self.leases().decide_local("k", spec, now) {
+                return v;
+            }
+            self.finish(model);
+            check(rt, self.leases(), model, spec, now)
+        }
+
+        fn then(&mut self, then: Then, rt: &tokio::runtime::Runtime, model: &Model, spec: LimitSpec, now: Micros) {
+            match then {
+                Then::Nothing => {}
+                Then::Idle if self.ahead.is_none() => give_back(rt, self.leases(), model),
+                Then::Idle => {}
+                Then::StartAhead { runs_now } if self.ahead.is_none() => {
+                    let leases = self.leases.as_ref().unwrap();
+                    let Some(entry) = leases.keys.get("k").map(|e| e.clone()) else { return };
+                    let mut state = lock(&entry.state);
+                    if !state.wants_ahead(spec) {
+                        return;
+                    }
+                    let token = leases.next_token.fetch_add(1, Ordering::Relaxed);
+                    let held = state.token;
+                    let ask = state.ahead_ask(spec, now, leases.token(token));
+                    let day = day_number(now);
+                    let grant = runs_now.then(|| model.lease_now("k", day, &ask));
+                    self.ahead = Some(Ahead { ask, held, token, day, grant });
+                }
+                Then::StartAhead { .. } => {}
+                Then::FinishAhead => self.finish(model),
+            }
+        }
+
+        fn finish(&mut self, model: &Model) {
+            let Some(a) = self.ahead.take() else { return };
+            let grant = a.grant.unwrap_or_else(|| model.lease_now("k", a.day, &a.ask));
+            let entry = self.leases().keys.get("k").map(|e| e.clone()).unwrap();
+            lock(&entry.state).ahead_merge(&a.ask, &grant, a.held, a.token, a.day);
+        }
     }
 
     fn spec() -> impl Strategy<Value = LimitSpec> {
@@ -561,14 +756,13 @@ mod tests {
         /// same verdict, waits and counts included), whenever it gives its lease back.
         #[test]
         fn one_instance_decides_as_one_gcra(spec in spec(), events in events(300), offset in 0..DAY, stretch in 1i64..=40) {
-            let (rt, model, leases, local) = (rt(), Model::default(), Leases::new(), LocalLimiter::new());
+            let (rt, model, local) = (rt(), Model::default(), LocalLimiter::new());
+            let mut one = Instance::new();
             let mut now = MIDNIGHT_2026 + offset;
-            for (gap, _, idle) in events {
+            for (gap, _, then) in events {
                 now += gap * stretch;
-                prop_assert_eq!(check(&rt, &leases, &model, spec, now), local.decide("k", spec, now), "at {}", now);
-                if idle {
-                    give_back(&rt, &leases, &model);
-                }
+                prop_assert_eq!(one.check(&rt, &model, spec, now), local.decide("k", spec, now), "at {}", now);
+                one.then(then, &rt, &model, spec, now);
             }
         }
 
@@ -596,12 +790,12 @@ mod tests {
             spec in spec(), events in events(400), n in 1usize..=4, offset in 0..DAY, stretch in 1i64..=20,
         ) {
             let (rt, model) = (rt(), Model::default());
-            let instances: Vec<Leases> = (0..n).map(|_| Leases::new()).collect();
+            let mut instances: Vec<Instance> = (0..n).map(|_| Instance::new()).collect();
             let mut now = MIDNIGHT_2026 + offset;
             let mut admitted_at = Vec::new();
             let mut admitted_today = 0u64;
             let mut day = day_number(now);
-            for (gap, i, idle) in events {
+            for (gap, i, then) in events {
                 now += gap * stretch;
                 if day_number(now) != day {
                     day = day_number(now);
@@ -609,7 +803,7 @@ mod tests {
                 }
                 let i = i % n;
                 let (count_before, tat_before) = (model.count("k", day), model_tat(&model));
-                let v = check(&rt, &instances[i], &model, spec, now);
+                let v = instances[i].check(&rt, &model, spec, now);
                 if v.admitted {
                     admitted_at.push(now);
                     admitted_today += 1;
@@ -617,7 +811,14 @@ mod tests {
                     prop_assert!(model.count("k", day) <= count_before, "a refusal took quota");
                     prop_assert!(model_tat(&model) <= tat_before, "a refusal took burst capacity");
                 }
-                let held: u64 = instances.iter().map(|l| held_units(l, day)).sum();
+                // Units granted to a renewal ahead whose answer has not arrived are held too.
+                let in_flight: u64 = instances
+                    .iter()
+                    .filter_map(|x| x.ahead.as_ref())
+                    .filter_map(|a| a.grant.filter(|g| g.refused == 0 && a.day == day))
+                    .map(|g| g.units)
+                    .sum();
+                let held: u64 = instances.iter().map(|x| held_units(x.leases(), day)).sum::<u64>() + in_flight;
                 if let Some(limit) = spec.daily {
                     prop_assert_eq!(model.count("k", day), admitted_today + held);
                     prop_assert!(admitted_today <= limit);
@@ -625,13 +826,12 @@ mod tests {
                         prop_assert_eq!(admitted_today + held, limit, "refused while quota was free");
                     }
                 }
-                if idle {
-                    give_back(&rt, &instances[i], &model);
-                }
+                instances[i].then(then, &rt, &model, spec, now);
             }
             prop_assert!(window_bound_holds(&admitted_at, spec.burst), "window bound: {:?}", admitted_at);
-            for l in &instances {
-                give_back(&rt, l, &model);
+            for x in &mut instances {
+                x.finish(&model);
+                give_back(&rt, x.leases(), &model);
             }
             if spec.daily.is_some() {
                 prop_assert_eq!(model.count("k", day), admitted_today, "all given back: the count is exact");

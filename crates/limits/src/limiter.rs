@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::breaker::{Breaker, Transition};
 use crate::lease::Decided;
 use crate::{LimitSpec, LimiterError, LocalLimiter, Micros, RedisLimiter, Verdict};
+use compact_str::CompactString;
 
 /// The key prefix used in Redis unless told otherwise.
 pub const DEFAULT_PREFIX: &str = "regpilot:";
@@ -169,7 +170,13 @@ impl Limiter {
     pub fn check_now(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Option<Verdict> {
         match &self.backend {
             Backend::Local(local) => Some(local.decide(key_id, spec, now)),
-            Backend::Redis(shared) => shared.redis.decide_local(key_id, spec, now),
+            Backend::Redis(shared) => {
+                let (verdict, ahead) = shared.redis.decide_local_ahead(key_id, spec, now)?;
+                if ahead {
+                    shared.spawn_renew_ahead(key_id, spec, now);
+                }
+                Some(verdict)
+            }
         }
     }
 
@@ -252,7 +259,13 @@ impl Shared {
         u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
-    async fn check(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Result<Verdict, Unavailable> {
+    async fn check(self: &Arc<Self>, key_id: &str, spec: LimitSpec, now: Micros) -> Result<Verdict, Unavailable> {
+        if let Some((verdict, ahead)) = self.redis.decide_local_ahead(key_id, spec, now) {
+            if ahead {
+                self.spawn_renew_ahead(key_id, spec, now);
+            }
+            return Ok(verdict);
+        }
         // The lease decides when it can, Redis or not; a lease call only if the breaker lets
         // this request through, asked when its turn comes (after any call in flight for the key).
         match self.redis.decide(key_id, spec, now, || self.breaker.should_try(self.clock())).await {
@@ -280,6 +293,22 @@ impl Shared {
                 Err(Unavailable)
             }
         }
+    }
+
+    /// Renews a busy key's lease in the background before it runs out, so its requests do not
+    /// wait for Redis; not while Redis is considered down (the breaker's probe is a request's).
+    fn spawn_renew_ahead(self: &Arc<Self>, key_id: &str, spec: LimitSpec, now: Micros) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        if !self.breaker.is_closed() {
+            return;
+        }
+        let (shared, key) = (self.clone(), CompactString::from(key_id));
+        runtime.spawn(async move {
+            match shared.redis.renew_ahead(&key, spec, now).await {
+                Ok(_) => {}
+                Err(e) => shared.failed(&e),
+            }
+        });
     }
 
     /// Gives back what the leases unused for `idle` hold, if Redis is considered up.

@@ -166,6 +166,17 @@ impl RedisLimiter {
         self.leases.decide(self, key_id, spec, now, may_call).await
     }
 
+    /// [`RedisLimiter::decide_local`], and whether the lease should now be renewed ahead.
+    pub(crate) fn decide_local_ahead(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Option<(Verdict, bool)> {
+        self.leases.decide_local_ahead(key_id, spec, now)
+    }
+
+    /// Renews the key's lease ahead of its end (one script call), unless a call for the key is
+    /// in flight or the lease no longer needs it. `Ok(true)`: a call was made and answered.
+    pub(crate) async fn renew_ahead(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Result<bool, LimiterError> {
+        self.leases.renew_ahead(self, key_id, spec, now).await
+    }
+
     /// Gives back, in as few script calls as it takes (one per 256 keys), what the leases of
     /// keys unused for `idle` hold; `Duration::ZERO` gives back every lease (at shutdown).
     /// Returns how many leases were given back.

@@ -321,7 +321,8 @@ async fn leases_held_keep_deciding_while_redis_is_cut_off() {
         }
     }
     assert!(a_fell_back, "a's lease never ran out: {:?}", limiter.stats());
-    assert_eq!(limiter.stats().redis_errors, 1);
+    // The failed call: a's, or a renewal ahead of a's or b's lease in the background.
+    assert!((1..=3).contains(&limiter.stats().redis_errors), "{:?}", limiter.stats());
     // Key b still decides from its lease (not a fallback decision), and that does not pass for
     // Redis answering: a's next request is answered by the fallback at once, with no new call.
     let t = now - 100;
@@ -330,7 +331,11 @@ async fn leases_held_keep_deciding_while_redis_is_cut_off() {
     assert_eq!(limiter.stats().fallback_decisions, before.fallback_decisions, "b decided from its lease");
     assert!(limiter.check("a", s, now + 100).await.unwrap().admitted);
     let after = limiter.stats();
-    assert_eq!((after.redis_errors, after.redis_calls), (1, before.redis_calls), "the breaker stays open: {after:?}");
+    assert_eq!(
+        (after.redis_errors, after.redis_calls),
+        (before.redis_errors, before.redis_calls),
+        "the breaker stays open: {after:?}"
+    );
     assert_eq!(after.fallback_decisions, before.fallback_decisions + 1);
 }
 

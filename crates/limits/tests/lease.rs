@@ -80,8 +80,9 @@ fn instances_sharing_a_key_keep_the_bound_and_the_exact_quota() {
 }
 
 /// Two gateways' limiters sharing one Redis, each at a steady `per_instance` requests a second
-/// (virtual time) for `seconds`: the script calls per admitted request.
-fn calls_per_admitted(url: &str, spec: LimitSpec, per_instance: i64, seconds: i64) -> (u64, u64, f64) {
+/// (virtual time) for `seconds`: the script calls, the admitted requests, the calls per admitted
+/// request, and how many requests waited for a call (the others were decided at once).
+fn calls_per_admitted(url: &str, spec: LimitSpec, per_instance: i64, seconds: i64) -> (u64, u64, f64, u64) {
     let rt = runtime();
     rt.block_on(async {
         let prefix = unique("regpilot-lease");
@@ -90,12 +91,16 @@ fn calls_per_admitted(url: &str, spec: LimitSpec, per_instance: i64, seconds: i6
         let step = SECOND / per_instance / 2;
         let mut now = NOON_2026;
         let mut admitted = 0u64;
+        let mut waited = 0u64;
         for i in 0..(seconds * per_instance * 2) {
             now += step;
             let limiter = &instances[(i % 2) as usize];
             let v = match limiter.check_now("key_0123456789abcdef", spec, now) {
                 Some(v) => v,
-                None => limiter.check("key_0123456789abcdef", spec, now).await.unwrap(),
+                None => {
+                    waited += 1;
+                    limiter.check("key_0123456789abcdef", spec, now).await.unwrap()
+                }
             };
             admitted += u64::from(v.admitted);
         }
@@ -104,7 +109,7 @@ fn calls_per_admitted(url: &str, spec: LimitSpec, per_instance: i64, seconds: i6
             assert_eq!(l.stats().redis_errors, 0);
             l.shutdown().await;
         }
-        (calls, admitted, calls as f64 / admitted.max(1) as f64)
+        (calls, admitted, calls as f64 / admitted.max(1) as f64, waited)
     })
 }
 
@@ -117,8 +122,11 @@ fn steady_load_costs_at_most_a_tenth_of_a_call_per_admitted_request() {
         ("bench key", LimitSpec { burst: 1_000_000_000, daily: None }, 10_000),
         ("pro key", LimitSpec { burst: 100, daily: Some(100_000) }, 40),
     ] {
-        let (calls, admitted, ratio) = calls_per_admitted(&url, spec, per_instance, 20);
-        eprintln!("{name}: {calls} script calls for {admitted} admitted requests: {ratio:.4} per request");
+        let (calls, admitted, ratio, waited) = calls_per_admitted(&url, spec, per_instance, 20);
+        eprintln!(
+            "{name}: {calls} script calls for {admitted} admitted requests: {ratio:.4} per request; \
+             {waited} requests waited for one"
+        );
         assert!(admitted as f64 >= 0.99 * (40 * per_instance) as f64, "{name}: admitted {admitted}");
         assert!(ratio <= 0.1, "{name}: {ratio:.4} calls per admitted request");
     }
