@@ -8,8 +8,9 @@
 //! `x = max(local TAT, now)`, if it conforms (`x + T − τ ≤ now`) and fits (`x + T ≤ end`), and
 //! one unit. When it does not fit, one script call (`lease.lua`) gives back what is unused (the
 //! segment's tail, if no lease was granted on the key since, and the units) and takes a fresh
-//! lease from the key's state in Redis, deciding exactly as one shared GCRA would. The
-//! [`Store`] trait is that script call; [`Model`] (tests only) is the script in Rust.
+//! lease from the key's state in Redis, deciding exactly as one shared GCRA would. A busy
+//! key's lease is renewed ahead ([`Leases::renew_ahead`]) before it runs out. The
+//! [`Store`] trait is that script call; `Model` (tests only) is the script in Rust.
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -79,7 +80,7 @@ pub(crate) struct GiveBack {
     pub units: u64,
 }
 
-/// Where leases come from: the Redis scripts, or [`Model`] in tests.
+/// Where leases come from: the Redis scripts, or `Model` in tests.
 pub(crate) trait Store: Send + Sync {
     fn lease(&self, key: &str, day: i64, ask: &Ask) -> impl Future<Output = Result<Grant, LimiterError>> + Send;
     /// At most [`GIVE_BACK_BATCH`] items, in one call.

@@ -48,8 +48,13 @@
 //! `[x, x + T)`, `x = max(local TAT, now)`, if it conforms (`x + T − τ ≤ now`), fits
 //! (`x + T ≤` the segment's end) and a unit is left. A request that does not conform, while a
 //! unit is left (or the key has no daily limit), is refused in process: the key's TAT in Redis
-//! is at or past the local one, so one shared GCRA refuses too. Otherwise, when the lease cannot serve it, the request makes the script call (one per
-//! key at a time; the others for that key wait for its answer). A lease is sized to last
+//! is at or past the local one, so one shared GCRA refuses too. Otherwise, when the lease
+//! cannot serve it, the request makes the script call (one per key at a time; the others for
+//! that key wait for its answer). A busy key's lease is renewed **ahead**: when a quarter of its
+//! slots (or of its units) is left, [`Limiter`] makes the call in the background, giving back
+//! nothing and continuing the segment from Redis's TAT (its end, if no other lease was granted
+//! since; otherwise the rest of the old segment lapses), while requests go on being decided from
+//! the lease; so a busy key's requests rarely wait for Redis. A lease is sized to last
 //! 200 ms at the rate the instance sees for the key: a key seen less than once in 200 ms takes
 //! one slot and one unit (exactly the per-request decision), a busier one a segment of 200 ms
 //! (at most a quarter of the burst) and units for twice the requests expected in 200 ms. So a
