@@ -173,6 +173,12 @@ impl Metrics {
                 self.usage_flush_micros.load(Ordering::Relaxed),
             ),
             (
+                "regpilot_limiter_redis_calls_total",
+                "Redis script calls of the limiter (leases taken and given back).",
+                "counter",
+                limiter.redis_calls,
+            ),
+            (
                 "regpilot_limiter_redis_errors_total",
                 "Redis calls of the limiter that failed or timed out.",
                 "counter",

@@ -166,6 +166,8 @@ pub async fn serve(listen: SocketAddr, config: GatewayConfig, store: Store) -> R
         .await
         .map_err(std::io::Error::other)?;
 
+    // What this instance's rate-limit leases hold goes back to Redis (README "Rate limits").
+    state.limiter.shutdown().await;
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = detector.await;

@@ -1,5 +1,6 @@
-//! Cost of one decision: the local limiter for a hot key and across 100,000 keys, and a Redis
-//! round trip when `REGPILOT_TEST_REDIS_URL` is set.
+//! Cost of one decision: the local limiter for a hot key and across 100,000 keys, and, when
+//! `REGPILOT_TEST_REDIS_URL` is set, the Redis backend for a hot key (decided from its lease,
+//! with a script call now and then; the calls per decision are printed).
 //!
 //!     cargo bench -p regpilot-limits --bench decision
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -51,12 +52,22 @@ fn redis(c: &mut Criterion) {
     let prefix = format!("regpilot-bench-{}:", std::process::id());
     let limiter = rt.block_on(RedisLimiter::connect(&url, &prefix, Duration::from_secs(2))).unwrap();
     let mut now: Micros = now_micros();
-    c.bench_function("redis/round_trip", |b| {
+    let mut decisions = 0u64;
+    c.bench_function("redis/leased_hot_key", |b| {
         b.iter(|| {
             now += 1_000;
-            black_box(rt.block_on(limiter.check("key_hot", SPEC, now)).unwrap())
+            decisions += 1;
+            match limiter.decide_local(black_box("key_hot"), SPEC, now) {
+                Some(v) => black_box(v),
+                None => black_box(rt.block_on(limiter.check("key_hot", SPEC, now)).unwrap()),
+            }
         })
     });
+    let calls = limiter.script_calls();
+    eprintln!(
+        "redis/leased_hot_key: {calls} script calls for {decisions} decisions ({:.4} each)",
+        calls as f64 / decisions.max(1) as f64
+    );
 }
 
 criterion_group!(benches, local, redis);

@@ -37,6 +37,11 @@ impl Breaker {
             .is_ok()
     }
 
+    /// Whether Redis is considered up (no failure since the last success).
+    pub fn is_closed(&self) -> bool {
+        self.open_until.load(Ordering::Acquire) == 0
+    }
+
     pub fn success(&self) -> Transition {
         if self.open_until.load(Ordering::Acquire) != 0 {
             self.open_until.store(0, Ordering::Release);

@@ -1,5 +1,5 @@
-//! The decision itself, on one key's state. `redis_decide.lua` is the same algorithm, line for
-//! line; change both together.
+//! The decision itself, on one key's state. The Redis backend runs the same algorithm on the
+//! key's shared state (`lease.lua`) and inside each lease (`lease.rs`); change them together.
 
 use crate::spec::{day_number, next_midnight, LimitKind, LimitSpec, Verdict};
 use crate::Micros;

@@ -4,10 +4,13 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use crate::breaker::{Breaker, Transition};
-use crate::{LimitSpec, LimiterError, LocalLimiter, Micros, RateLimiter, RedisLimiter, Verdict};
+use crate::lease::Decided;
+use crate::{LimitSpec, LimiterError, LocalLimiter, Micros, RedisLimiter, Verdict};
+use compact_str::CompactString;
 
 /// The key prefix used in Redis unless told otherwise.
 pub const DEFAULT_PREFIX: &str = "regpilot:";
@@ -65,9 +68,17 @@ impl fmt::Display for Unavailable {
 
 impl std::error::Error for Unavailable {}
 
+/// How often leases are checked for idleness, and how long unused makes a lease idle: what a
+/// lease holds is given back within 1 s of its key's last request (crate docs, "Leases").
+const SWEEP_EVERY: Duration = Duration::from_millis(250);
+const IDLE_AFTER: Duration = Duration::from_millis(500);
+
 /// Plain counters since start, for `/metrics`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LimiterStats {
+    /// Redis script calls (leases taken, leases given back), answered or not: divided by the
+    /// admitted requests, the Redis commands each costs.
+    pub redis_calls: u64,
     /// Redis calls that failed or timed out.
     pub redis_errors: u64,
     /// Requests decided by the in-process fallback (`Local` mode).
@@ -86,7 +97,7 @@ pub struct Limiter {
 
 enum Backend {
     Local(LocalLimiter),
-    Redis(Box<Shared>),
+    Redis(Arc<Shared>),
 }
 
 struct Shared {
@@ -139,7 +150,9 @@ impl Limiter {
             Ok(()) => tracing::info!(url = %shared.redis.redacted_url(), mode = mode.as_str(), "rate limits in Redis"),
             Err(e) => shared.failed(&e),
         }
-        Ok(Limiter { backend: Backend::Redis(Box::new(shared)) })
+        let shared = Arc::new(shared);
+        tokio::spawn(sweep(Arc::downgrade(&shared)));
+        Ok(Limiter { backend: Backend::Redis(shared) })
     }
 
     /// Decides one authenticated request. `Err` only in `Closed` mode while Redis is
@@ -151,12 +164,29 @@ impl Limiter {
         }
     }
 
-    /// Decides one request at once when that needs no I/O (the local backend); `None` with
-    /// Redis, whose decision is [`Limiter::check`]'s. Lets the request path skip a future.
+    /// Decides one request at once when that needs no I/O: always with the local backend, and
+    /// with Redis whenever the key's lease can decide (most requests of a busy key); `None`
+    /// otherwise, and [`Limiter::check`] decides. Lets the request path skip a future.
     pub fn check_now(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Option<Verdict> {
         match &self.backend {
             Backend::Local(local) => Some(local.decide(key_id, spec, now)),
-            Backend::Redis(_) => None,
+            Backend::Redis(shared) => {
+                let (verdict, ahead) = shared.redis.decide_local_ahead(key_id, spec, now)?;
+                if ahead {
+                    shared.spawn_renew_ahead(key_id, spec, now);
+                }
+                Some(verdict)
+            }
+        }
+    }
+
+    /// At shutdown: gives back to Redis everything this instance's leases hold, so no daily
+    /// quota stays held by an instance that is gone (one script call per 256 keys). Nothing to
+    /// do for the local backend, or while Redis is unreachable (the leases' burst segments
+    /// expire on their own; their unused daily units stay counted for the day).
+    pub async fn shutdown(&self) {
+        if let Backend::Redis(shared) = &self.backend {
+            shared.give_back(Duration::ZERO).await;
         }
     }
 
@@ -214,6 +244,7 @@ impl Limiter {
         match &self.backend {
             Backend::Local(_) => LimiterStats::default(),
             Backend::Redis(s) => LimiterStats {
+                redis_calls: s.redis.script_calls(),
                 redis_errors: s.redis_errors.load(Ordering::Relaxed),
                 fallback_decisions: s.fallback_decisions.load(Ordering::Relaxed),
                 open_admits: s.open_admits.load(Ordering::Relaxed),
@@ -228,17 +259,25 @@ impl Shared {
         u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
-    async fn check(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Result<Verdict, Unavailable> {
-        if self.breaker.should_try(self.clock()) {
-            match self.redis.check(key_id, spec, now).await {
-                Ok(verdict) => {
-                    if let Transition::CameBack = self.breaker.success() {
-                        tracing::info!(url = %self.redis.redacted_url(), "Redis is reachable again; rate limits are shared again");
-                    }
-                    return Ok(verdict);
-                }
-                Err(e) => self.failed(&e),
+    async fn check(self: &Arc<Self>, key_id: &str, spec: LimitSpec, now: Micros) -> Result<Verdict, Unavailable> {
+        if let Some((verdict, ahead)) = self.redis.decide_local_ahead(key_id, spec, now) {
+            if ahead {
+                self.spawn_renew_ahead(key_id, spec, now);
             }
+            return Ok(verdict);
+        }
+        // The lease decides when it can, Redis or not; a lease call only if the breaker lets
+        // this request through, asked when its turn comes (after any call in flight for the key).
+        match self.redis.decide(key_id, spec, now, || self.breaker.should_try(self.clock())).await {
+            Ok(Decided::Lease(verdict)) => return Ok(verdict),
+            Ok(Decided::Redis(verdict)) => {
+                if let Transition::CameBack = self.breaker.success() {
+                    tracing::info!(url = %self.redis.redacted_url(), "Redis is reachable again; rate limits are shared again");
+                }
+                return Ok(verdict);
+            }
+            Ok(Decided::NotCalled) => {}
+            Err(e) => self.failed(&e),
         }
         match self.mode {
             FailureMode::Local => {
@@ -256,6 +295,34 @@ impl Shared {
         }
     }
 
+    /// Renews a busy key's lease in the background before it runs out, so its requests do not
+    /// wait for Redis; not while Redis is considered down (the breaker's probe is a request's).
+    fn spawn_renew_ahead(self: &Arc<Self>, key_id: &str, spec: LimitSpec, now: Micros) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        if !self.breaker.is_closed() {
+            return;
+        }
+        let (shared, key) = (self.clone(), CompactString::from(key_id));
+        runtime.spawn(async move {
+            match shared.redis.renew_ahead(&key, spec, now).await {
+                Ok(_) => {}
+                Err(e) => shared.failed(&e),
+            }
+        });
+    }
+
+    /// Gives back what the leases unused for `idle` hold, if Redis is considered up.
+    async fn give_back(&self, idle: Duration) {
+        if !self.breaker.is_closed() {
+            return;
+        }
+        match self.redis.give_back_idle(idle).await {
+            Ok(n) if n > 0 => tracing::debug!(leases = n, "leases given back"),
+            Ok(_) => {}
+            Err(e) => self.failed(&e),
+        }
+    }
+
     fn failed(&self, err: &LimiterError) {
         self.redis_errors.fetch_add(1, Ordering::Relaxed);
         match self.breaker.failure(self.clock()) {
@@ -267,5 +334,16 @@ impl Shared {
             ),
             _ => tracing::debug!(error = %err, "Redis call failed"),
         }
+    }
+}
+
+/// Gives back idle leases every [`SWEEP_EVERY`], for as long as the limiter lives.
+async fn sweep(shared: Weak<Shared>) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else { return };
+        shared.give_back(IDLE_AFTER).await;
     }
 }

@@ -1,13 +1,14 @@
-//! The Redis backend: the whole decision in one Lua script (EVALSHA), so instances sharing a
-//! Redis share each key's limits exactly.
+//! The Redis backend: each key's limits live in Redis, shared by every instance; an instance
+//! leases slices of them in one Lua script call (EVALSHA) and decides from its lease in process
+//! (`lease.rs`; the crate documentation, "Leases").
 //!
-//! Keys: `{prefix}gcra:{key_id}` holds the GCRA TAT (expires a minute after it stops
-//! mattering), `{prefix}day:{key_id}:{day_number}` the day's admitted count (expires an hour
-//! after its UTC midnight). The time comes from the caller, not from Redis: instances are
+//! Keys: `{prefix}burst:{key_id}`, a hash, holds the GCRA TAT and the token of the last lease
+//! granted (expires a minute after the TAT stops mattering), `{prefix}day:{key_id}:{day_number}`
+//! the day's count, admitted or leased (expires an hour after its UTC midnight). The time comes from the caller, not from Redis: instances are
 //! assumed NTP-synced, and tests drive the same virtual clock as the local backend.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -15,11 +16,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisResult, Script};
 
 use crate::error::{redact_url, scrub};
-use crate::spec::{day_number, next_midnight, LimitKind, LimitSpec, Verdict};
+use crate::lease::{Ask, Decided, GiveBack, Grant, Leases, Store};
+use crate::spec::{LimitSpec, Verdict};
 use crate::{LimiterError, Micros, RateLimiter};
-
-/// Lua numbers are doubles: larger daily limits are as good as unlimited anyway.
-const MAX_EXACT: u64 = 1 << 53;
 
 /// The least time allowed for the first connection.
 const FIRST_CONNECT: Duration = Duration::from_secs(2);
@@ -41,7 +40,10 @@ pub struct RedisLimiter {
     client: Client,
     conn: RwLock<Connection>,
     silent_calls: AtomicU32,
-    script: Script,
+    lease_script: Script,
+    give_back_script: Script,
+    script_calls: AtomicU64,
+    leases: Leases,
     prefix: String,
     url: String,
     timeout: Duration,
@@ -67,7 +69,10 @@ impl RedisLimiter {
             client,
             conn: RwLock::new(Connection { generation: 0, manager: conn }),
             silent_calls: AtomicU32::new(0),
-            script: Script::new(include_str!("redis_decide.lua")),
+            lease_script: Script::new(include_str!("lease.lua")),
+            give_back_script: Script::new(include_str!("giveback.lua")),
+            script_calls: AtomicU64::new(0),
+            leases: Leases::new(),
             prefix: key_prefix.to_owned(),
             url: url.to_owned(),
             timeout,
@@ -144,34 +149,113 @@ impl RedisLimiter {
         }
     }
 
-    async fn decide(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Result<Verdict, LimiterError> {
-        let day = day_number(now);
-        let limit = spec.daily.map_or(-1, |d| d.min(MAX_EXACT) as i64);
+    /// The decision from the key's lease, when it needs no Redis call.
+    pub fn decide_local(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Option<Verdict> {
+        self.leases.decide_local(key_id, spec, now)
+    }
+
+    /// The decision, with a script call when the key's lease cannot decide; `may_call` (the
+    /// circuit breaker) is asked when it is this request's turn to call.
+    pub(crate) async fn decide(
+        &self,
+        key_id: &str,
+        spec: LimitSpec,
+        now: Micros,
+        may_call: impl FnOnce() -> bool,
+    ) -> Result<Decided, LimiterError> {
+        self.leases.decide(self, key_id, spec, now, may_call).await
+    }
+
+    /// [`RedisLimiter::decide_local`], and whether the lease should now be renewed ahead.
+    pub(crate) fn decide_local_ahead(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Option<(Verdict, bool)> {
+        self.leases.decide_local_ahead(key_id, spec, now)
+    }
+
+    /// Renews the key's lease ahead of its end (one script call), unless a call for the key is
+    /// in flight or the lease no longer needs it. `Ok(true)`: a call was made and answered.
+    pub(crate) async fn renew_ahead(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Result<bool, LimiterError> {
+        self.leases.renew_ahead(self, key_id, spec, now).await
+    }
+
+    /// Gives back, in as few script calls as it takes (one per 256 keys), what the leases of
+    /// keys unused for `idle` hold; `Duration::ZERO` gives back every lease (at shutdown).
+    /// Returns how many leases were given back.
+    pub async fn give_back_idle(&self, idle: Duration) -> Result<usize, LimiterError> {
+        self.leases.give_back_idle(self, idle).await
+    }
+
+    /// Script calls made (leases and give-backs), answered or not.
+    pub fn script_calls(&self) -> u64 {
+        self.script_calls.load(Ordering::Relaxed)
+    }
+
+    fn burst_key(&self, key_id: &str) -> String {
+        format!("{}burst:{key_id}", self.prefix)
+    }
+
+    fn day_key(&self, key_id: &str, day: i64) -> String {
+        format!("{}day:{key_id}:{day}", self.prefix)
+    }
+}
+
+impl Store for RedisLimiter {
+    async fn lease(&self, key_id: &str, day: i64, ask: &Ask) -> Result<Grant, LimiterError> {
         let mut conn = self.connection();
-        let mut call = self.script.prepare_invoke();
-        call.key(format!("{}gcra:{key_id}", self.prefix))
-            .key(format!("{}day:{key_id}:{day}", self.prefix))
-            .arg(now)
-            .arg(spec.emission_interval())
-            .arg(spec.tolerance())
-            .arg(limit)
-            .arg(next_midnight(now) - now);
+        let mut call = self.lease_script.prepare_invoke();
+        call.key(self.burst_key(key_id))
+            .key(self.day_key(key_id, day))
+            .arg(ask.now)
+            .arg(ask.interval)
+            .arg(ask.tolerance)
+            .arg(ask.limit)
+            .arg(ask.to_midnight)
+            .arg(&ask.held)
+            .arg(ask.held_tat)
+            .arg(ask.held_units)
+            .arg(ask.want_slots)
+            .arg(ask.want_units)
+            .arg(&ask.token);
+        self.script_calls.fetch_add(1, Ordering::Relaxed);
         let reply = self
-            .bounded(self.timeout, conn.generation, call.invoke_async::<(i64, i64, i64, i64)>(&mut conn.manager))
+            .bounded(
+                self.timeout,
+                conn.generation,
+                call.invoke_async::<(i64, i64, i64, i64, i64, i64)>(&mut conn.manager),
+            )
             .await?;
-        let (admitted, refused_by, count, wait) = reply;
-        let used = u64::try_from(count).unwrap_or(0);
-        Ok(match (admitted, refused_by) {
-            (1, _) => Verdict::admit(spec, used, now),
-            (_, 2) => Verdict::refuse(LimitKind::Daily, spec, used, now, wait),
-            (_, 1) => Verdict::refuse(LimitKind::Burst, spec, used, now, wait),
-            _ => return Err(LimiterError::Redis(format!("unexpected reply from the limit script: {reply:?}"))),
+        let (refused, count, wait, slots, units, start) = reply;
+        let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(Grant {
+            refused: u8::try_from(refused).unwrap_or(u8::MAX),
+            count: unsigned(count),
+            wait,
+            slots: unsigned(slots),
+            units: unsigned(units),
+            start,
         })
+    }
+
+    async fn give_back(&self, now: Micros, items: &[GiveBack]) -> Result<(), LimiterError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.connection();
+        let mut call = self.give_back_script.prepare_invoke();
+        call.arg(now);
+        for item in items {
+            call.key(self.burst_key(&item.key)).key(self.day_key(&item.key, item.day));
+            call.arg(&item.token).arg(item.tat).arg(item.units);
+        }
+        self.script_calls.fetch_add(1, Ordering::Relaxed);
+        self.bounded(self.timeout, conn.generation, call.invoke_async::<i64>(&mut conn.manager)).await.map(drop)
     }
 }
 
 impl RateLimiter for RedisLimiter {
     async fn check(&self, key_id: &str, spec: LimitSpec, now: Micros) -> Result<Verdict, LimiterError> {
-        self.decide(key_id, spec, now).await
+        match self.decide(key_id, spec, now, || true).await? {
+            Decided::Lease(verdict) | Decided::Redis(verdict) => Ok(verdict),
+            Decided::NotCalled => Err(LimiterError::Redis("the lease call was not made".to_owned())),
+        }
     }
 }

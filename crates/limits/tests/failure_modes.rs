@@ -186,7 +186,8 @@ async fn redis_answers_when_healthy() {
     let verdicts = checks(&limiter, "k", 4).await;
     assert_eq!(verdicts[3].unwrap().limit, Some(LimitKind::Burst));
     assert_eq!(verdicts[2].unwrap().remaining, Some(97));
-    assert_eq!(limiter.stats(), LimiterStats::default());
+    assert_eq!(without_calls(limiter.stats()), LimiterStats::default());
+    assert!(limiter.stats().redis_calls >= 1, "decided in Redis");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,7 +210,7 @@ async fn redis_cut_off_and_restored() {
         limiter.check("k", s, now)
     };
     assert!(check().await.unwrap().admitted);
-    assert_eq!(limiter.stats(), LimiterStats::default());
+    assert_eq!(without_calls(limiter.stats()), LimiterStats::default());
 
     proxy.cut();
     tokio::time::sleep(Duration::from_millis(50)).await; // let the proxy close the connections
@@ -237,7 +238,7 @@ async fn redis_cut_off_and_restored() {
     for _ in 0..10 {
         check().await.unwrap();
     }
-    assert_eq!(limiter.stats(), before, "back on Redis: no more errors or fallbacks");
+    assert_eq!(without_calls(limiter.stats()), without_calls(before), "back on Redis: no more errors or fallbacks");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,7 +261,7 @@ async fn redis_gone_silent_is_replaced_by_a_fresh_connection() {
         limiter.check("k", s, now)
     };
     assert!(check().await.unwrap().admitted);
-    assert_eq!(limiter.stats(), LimiterStats::default());
+    assert_eq!(without_calls(limiter.stats()), LimiterStats::default());
 
     // The open connection goes silent for good; only new connections would be answered.
     proxy.freeze();
@@ -280,6 +281,67 @@ async fn redis_gone_silent_is_replaced_by_a_fresh_connection() {
         }
         assert!(Instant::now() < deadline, "still on the silent connection: {:?}", limiter.stats());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_held_keep_deciding_while_redis_is_cut_off() {
+    let Some(url) = redis_url() else { return };
+    let target = url.trim_start_matches("redis://").trim_end_matches('/').to_owned();
+    let proxy = Proxy::start(target).await;
+    let limiter = Limiter::redis_with_prefix(
+        &format!("redis://{}", proxy.addr),
+        &unique("t"),
+        Duration::from_secs(1),
+        FailureMode::Local,
+    )
+    .await
+    .unwrap();
+    // Two busy keys, 10,000 requests a second each (virtual time): each holds a lease.
+    let s = LimitSpec { burst: 1_000_000_000, daily: None };
+    let mut now = NOON_2026;
+    for _ in 0..500 {
+        now += 100;
+        for key in ["a", "b"] {
+            assert!(limiter.check(key, s, now).await.unwrap().admitted);
+        }
+    }
+    let calls = limiter.stats().redis_calls;
+    assert!(calls < 100, "{calls} calls for 1,000 requests");
+
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Key a's lease runs out: one failed call, then the breaker and the fallback.
+    let mut a_fell_back = false;
+    for _ in 0..10_000 {
+        now += 100;
+        assert!(limiter.check("a", s, now).await.unwrap().admitted);
+        if limiter.stats().fallback_decisions > 0 {
+            a_fell_back = true;
+            break;
+        }
+    }
+    assert!(a_fell_back, "a's lease never ran out: {:?}", limiter.stats());
+    // The failed call: a's, or a renewal ahead of a's or b's lease in the background.
+    assert!((1..=3).contains(&limiter.stats().redis_errors), "{:?}", limiter.stats());
+    // Key b still decides from its lease (not a fallback decision), and that does not pass for
+    // Redis answering: a's next request is answered by the fallback at once, with no new call.
+    let t = now - 100;
+    let before = limiter.stats();
+    assert!(limiter.check("b", s, t).await.unwrap().admitted);
+    assert_eq!(limiter.stats().fallback_decisions, before.fallback_decisions, "b decided from its lease");
+    assert!(limiter.check("a", s, now + 100).await.unwrap().admitted);
+    let after = limiter.stats();
+    assert_eq!(
+        (after.redis_errors, after.redis_calls),
+        (before.redis_errors, before.redis_calls),
+        "the breaker stays open: {after:?}"
+    );
+    assert_eq!(after.fallback_decisions, before.fallback_decisions + 1);
+}
+
+/// The counters other than the Redis calls, which any use of Redis (a lease) adds to.
+fn without_calls(stats: LimiterStats) -> LimiterStats {
+    LimiterStats { redis_calls: 0, ..stats }
 }
 
 /// `n` checks of `key` at noon 2026, one after the other.
