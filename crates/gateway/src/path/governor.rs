@@ -109,6 +109,9 @@ pub struct AuditSink {
 const AUDIT_QUEUE: usize = 16_384;
 /// How long a request waits for room in a full audit queue.
 const AUDIT_QUEUE_WAIT: Duration = Duration::from_secs(1);
+/// How long the writer gathers validations before it writes them (an audit entry is in the
+/// store within about this long of its answer).
+const AUDIT_FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// Validations written per transaction at most.
 const AUDIT_BATCH: usize = 512;
 
@@ -176,6 +179,17 @@ pub(crate) fn spawn_audit_writer(
             };
             if n == 0 {
                 break;
+            }
+            // A busy server writes one transaction per interval, not one per validation: every
+            // write is a durable commit (an fsync on SQLite), which would otherwise cost each
+            // governed request as much CPU as the request itself.
+            let deadline = tokio::time::Instant::now() + AUDIT_FLUSH_EVERY;
+            while batch.len() < AUDIT_BATCH {
+                let room = AUDIT_BATCH - batch.len();
+                match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
             }
             write(&control, &metrics, std::mem::take(&mut batch)).await;
         }
