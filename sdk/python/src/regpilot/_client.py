@@ -19,8 +19,8 @@ from ._config import (
 )
 from ._errors import GOVERNOR_BLOCKED, APIConnectionError, APIError, APIStreamError, APITimeoutError, GovernorBlockedError
 from .types import (
-    ChatCompletion, ComplianceStatus, GovernorAudit, GovernorAuditPage, GovernorMetadata, GovernorResult,
-    GovernorRiskLevel, HealthStatus, Message, Mode, Period, Policy, PolicyAction, PolicyAppliesTo, Quality, Record,
+    ChatCompletion, ComplianceStatus, GovernorAudit, GovernorAuditPage, GovernorMetadata, GovernorMode, GovernorResult,
+    GovernorRiskLevel, GovernorSettings, HealthStatus, Message, Mode, Period, Policy, PolicyAction, PolicyAppliesTo, Quality, Record,
     RegisteredModel, RiskLevel, Severity, Usage, UsageReport, Violation,
 )
 
@@ -660,6 +660,28 @@ class GovernorAudits:
             cursor = page.next_cursor
 
 
+class GovernorSettingsResource:
+    """The project's Governor settings (GET/PATCH /api/compliance/governor/settings):
+    ``compliance:read`` to read, ``compliance:write`` to change."""
+
+    def __init__(self, client: RegPilot) -> None:
+        self._client = client
+
+    def get(self) -> GovernorSettings:
+        return self._client._record(GovernorSettings, "GET", "/api/compliance/governor/settings")
+
+    def update(self, *, mode: Optional[GovernorMode] = None, enabled: Optional[bool] = None,
+               check_prompts: Optional[bool] = None,
+               violations: Optional[Literal["high", "medium"]] = None) -> GovernorSettings:
+        """Changes the settings passed (the others stay): ``mode`` (``sanitize``, ``block``,
+        ``monitor``), ``enabled`` (pro projects; an enterprise project cannot switch it off),
+        ``check_prompts``, ``violations``. Every instance applies it within a second."""
+        return self._client._record(GovernorSettings, "PATCH", "/api/compliance/governor/settings",
+                                    json_body=_drop_unset({"mode": mode, "enabled": enabled,
+                                                           "check_prompts": check_prompts,
+                                                           "violations": violations}))
+
+
 class Compliance:
     def __init__(self, client: RegPilot) -> None:
         self._client = client
@@ -667,6 +689,7 @@ class Compliance:
         self.models = Models(client)
         self.policies = Policies(client)
         self.governor_audits = GovernorAudits(client)
+        self.governor_settings = GovernorSettingsResource(client)
 
     def status(self) -> ComplianceStatus:
         """GET /api/compliance/status: the 0–100 score, its status and the counts behind it."""
@@ -832,6 +855,22 @@ class AsyncGovernorAudits:
             cursor = page.next_cursor
 
 
+class AsyncGovernorSettingsResource:
+    def __init__(self, client: AsyncRegPilot) -> None:
+        self._client = client
+
+    async def get(self) -> GovernorSettings:
+        return await self._client._record(GovernorSettings, "GET", "/api/compliance/governor/settings")
+
+    async def update(self, *, mode: Optional[GovernorMode] = None, enabled: Optional[bool] = None,
+                     check_prompts: Optional[bool] = None,
+                     violations: Optional[Literal["high", "medium"]] = None) -> GovernorSettings:
+        return await self._client._record(GovernorSettings, "PATCH", "/api/compliance/governor/settings",
+                                          json_body=_drop_unset({"mode": mode, "enabled": enabled,
+                                                                 "check_prompts": check_prompts,
+                                                                 "violations": violations}))
+
+
 class AsyncCompliance:
     def __init__(self, client: AsyncRegPilot) -> None:
         self._client = client
@@ -839,6 +878,7 @@ class AsyncCompliance:
         self.models = AsyncModels(client)
         self.policies = AsyncPolicies(client)
         self.governor_audits = AsyncGovernorAudits(client)
+        self.governor_settings = AsyncGovernorSettingsResource(client)
 
     async def status(self) -> ComplianceStatus:
         return await self._client._record(ComplianceStatus, "GET", "/api/compliance/status")
