@@ -14,9 +14,9 @@ from typing import List
 import pytest
 
 from regpilot import (
-    BadRequestError, ChatCompletion, GovernorBlockedError, GovernorSettings, PermissionDeniedError, Policy, RegPilot,
+    BadRequestError, ChatCompletion, GovernorAudit, GovernorBlockedError, GovernorSettings, PermissionDeniedError, Policy, RegPilot,
 )
-from regpilot_harness import Gateway, Key
+from regpilot_harness import Gateway, Key, wait_until
 
 METADATA = {"actionType": "refund_denial", "senderId": "sdk-test", "recipientCountry": "DE"}
 EMAIL = "jane.doe@example.com"
@@ -158,7 +158,7 @@ def test_policies_create_list_update(gateway: Gateway, keys) -> None:
         assert {p.id: p for p in admin.compliance.policies.list()}[regex.id].pattern is None
 
         with pytest.raises(BadRequestError) as raised:
-            admin.compliance.policies.create(name=f"{name} broken", pattern="(unclosed")
+            admin.compliance.policies.create(name=f"{name} broken", pattern="(unclosed", action="warn")
         assert raised.value.status_code == 400
         assert raised.value.field == "pattern"
 
@@ -167,7 +167,7 @@ def test_policies_need_write_scope(gateway: Gateway, keys) -> None:
     with client_for(gateway, keys.project_read_only) as reader:
         reader.compliance.policies.list()
         with pytest.raises(PermissionDeniedError) as raised:
-            reader.compliance.policies.create(name="read only", keywords=["x"])
+            reader.compliance.policies.create(name="read only", keywords=["x"], action="log")
     assert raised.value.status_code == 403
 
 
@@ -181,9 +181,13 @@ def test_audits_list_page_and_filter(gateway: Gateway, keys, governed: ChatCompl
             ids.add(answer.governor.audit_id)
     assert len(ids) == 3
     with client_for(gateway, keys.project) as admin:
-        everything = list(admin.compliance.governor_audits.iter_all(limit=500))
+        # The audit entry is written beside the answer, not before it: wait for it.
+        def listed() -> List[GovernorAudit]:
+            audits = list(admin.compliance.governor_audits.iter_all(limit=500))
+            return audits if ids <= {a.id for a in audits} else []
+
+        everything = wait_until("the answers' audit entries", listed, timeout=10)
         by_id = {a.id: a for a in everything}
-        assert ids <= set(by_id), "every answer's audit id is listed"
         for audit_id in ids:
             audit = by_id[audit_id]
             assert audit.project_id == keys.project_id

@@ -134,6 +134,7 @@ class _StreamState:
         self.finish_reason: Optional[str] = None
         self.cache_hit = False
         self.governor: Optional[GovernorResult] = None
+        self._governor_event: Optional[Dict[str, Any]] = None
         self.parts: List[str] = []
         self.done = False
         self._api_key = api_key
@@ -152,15 +153,37 @@ class _StreamState:
             self.cache_hit = bool(event.get("cacheHit", False))
             return None
         if kind == "governor":
-            self.governor = GovernorResult.from_json({k: v for k, v in event.items() if k != "type"})
+            self._governor_event = {k: v for k, v in event.items() if k != "type"}
+            self.governor = GovernorResult.from_json(self._governor_event)
             return None
         if kind == "error":
-            cls = GovernorBlockedError if event.get("code") == GOVERNOR_BLOCKED else APIStreamError
+            blocked = event.get("code") == GOVERNOR_BLOCKED
+            cls = GovernorBlockedError if blocked else APIStreamError
             raise cls(
                 scrub(str(event.get("error") or "The stream failed"), self._api_key),
-                status=self.status, code=event.get("code"), body=event, headers=self.headers,
+                status=self.status, code=event.get("code"), body=self._blocked_body(event) if blocked else event,
+                headers=self.headers,
             )
         return None
+
+
+    def _blocked_body(self, event: Dict[str, Any]) -> Dict[str, Any]:
+        """A withheld stream ends with the ``governor`` event, then the error event
+        (docs/governor.md, "Answers"): the error's body gains that result and its rule ids, as a
+        422 ``GOVERNOR_BLOCKED`` body carries them."""
+        body = dict(event)
+        g = self._governor_event
+        if g is not None:
+            body.setdefault("governor", g)
+            if "rules" not in body:
+                findings = g.get("findings") if isinstance(g.get("findings"), list) else []
+                rules: List[str] = []
+                for f in findings:
+                    if isinstance(f, dict) and not f.get("shadow") and isinstance(f.get("rule"), str):
+                        if f["rule"] not in rules:
+                            rules.append(f["rule"])
+                body["rules"] = rules
+        return body
 
 
 class _StreamBase:
