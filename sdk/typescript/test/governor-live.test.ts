@@ -76,7 +76,7 @@ after(async () => {
 
 test('live: chat with governorMetadata is sanitized and carries the result', async () => {
   const answer = await client(dev).chat.create({ messages: DEMO, governorMetadata: METADATA });
-  assertRedactedHigh(answer.text, answer.governor);
+  assertRedactedHigh(answer.content, answer.governor);
   assert.equal(answer.governor?.mode, 'sanitize');
   assert.equal(answer.governor?.recipientCountry, 'DE');
   for (const f of answer.governor?.findings ?? []) {
@@ -87,7 +87,7 @@ test('live: chat with governorMetadata is sanitized and carries the result', asy
 test('live: chat without governorMetadata has no governor', async () => {
   const answer = await client(dev).chat.create({ messages: DEMO });
   assert.equal(answer.governor, undefined);
-  assert.ok(answer.text.includes(EMAIL), 'without metadata the simulator text is delivered as is');
+  assert.ok(answer.content.includes(EMAIL), 'without metadata the simulator text is delivered as is');
 });
 
 test('live: a stream is sanitized and sets stream.governor once consumed', async () => {
@@ -138,7 +138,7 @@ test('live: block mode throws GovernorBlockedError (settings switched through th
     assert.equal(restored.mode, 'sanitize');
   }
   const answer = await chat.chat.create({ messages: DEMO, governorMetadata: METADATA });
-  assert.ok(answer.text.includes('[CARD]'));
+  assert.ok(answer.content.includes('[CARD]'));
   assert.equal(answer.governor?.action, 'sanitized');
 });
 
@@ -192,7 +192,7 @@ test('live: audits list the answers, page with the cursor, filter by level', asy
   const chat = client(dev);
   for (let i = 0; i < 2; i++) {
     const answer = await chat.chat.create({ messages: DEMO, governorMetadata: METADATA });
-    assertRedactedHigh(answer.text, answer.governor);
+    assertRedactedHigh(answer.content, answer.governor);
   }
   const audits = client(projectKey).compliance.governorAudits;
   const all = async (level?: 'low' | 'medium' | 'high', limit = 500): Promise<GovernorAudit[]> => {
