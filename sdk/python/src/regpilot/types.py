@@ -439,7 +439,7 @@ class GovernorSettings(Record):
     """Whether chat requests with ``governor_metadata`` are validated."""
     mode: GovernorMode
     check_prompts: bool = False
-    violations: GovernorRiskLevel = "high"
+    violations: Literal["high", "medium"] = "high"
     """The lowest level that opens a compliance violation: ``high`` or ``medium``."""
     updated_at: Optional[str] = None
 
