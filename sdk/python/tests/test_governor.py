@@ -271,6 +271,40 @@ def test_a_stream_ending_in_a_governor_blocked_event():
     assert info.value.governor.risk_score == 90 and not isinstance(info.value, APIStreamError)
 
 
+def test_a_withheld_stream_takes_rules_and_result_from_the_governor_event():
+    """As the gateway sends it (docs/governor.md, "Answers"): the governor event, then an error
+    event that names neither; shadow findings are not among the rules."""
+    g = dict(GOVERNOR, action="blocked", riskLevel="high", riskScore=88, mode="block")
+    gw = MockGateway({("POST", "/api/ai/chat"): stream_of(
+        {"type": "chunk", "content": "Mail "},
+        dict(g, type="governor"),
+        {"type": "error", "error": "The answer was cut", "code": "GOVERNOR_BLOCKED"},
+    )})
+    with gw.client() as client:
+        stream = client.chat.create(messages=HELLO, stream=True, governor_metadata=METADATA)
+        with pytest.raises(GovernorBlockedError) as info:
+            list(stream)
+    assert info.value.rules == ["pii.email", "duty.eu.human_review"]
+    assert info.value.governor is not None and info.value.governor.audit_id == g["auditId"]
+    assert stream.governor is not None and stream.governor.action == "blocked"
+
+
+def test_governor_settings_get_and_update():
+    settings = {"project_id": "proj_1", "available": True, "enabled": True, "mode": "sanitize",
+                "check_prompts": False, "violations": "high", "updated_at": None}
+    gw = MockGateway({
+        ("GET", "/api/compliance/governor/settings"): lambda r: httpx.Response(200, json=settings),
+        ("PATCH", "/api/compliance/governor/settings"): lambda r: httpx.Response(
+            200, json=dict(settings, **json.loads(r.content), updated_at="2026-12-04T20:00:00Z")),
+    })
+    with gw.client() as client:
+        got = client.compliance.governor_settings.get()
+        assert isinstance(got, regpilot.GovernorSettings) and got.mode == "sanitize" and got.available
+        changed = client.compliance.governor_settings.update(mode="block", check_prompts=True)
+    assert gw.body() == {"mode": "block", "check_prompts": True}
+    assert changed.mode == "block" and changed.check_prompts is True and changed.updated_at
+
+
 # --- policies --------------------------------------------------------------------------------------
 
 

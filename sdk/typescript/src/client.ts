@@ -18,6 +18,8 @@ import type {
   GovernorAuditListParams,
   GovernorAuditPage,
   GovernorResult,
+  GovernorSettings,
+  GovernorSettingsUpdateParams,
   HealthStatus,
   Policy,
   PolicyCreateParams,
@@ -367,6 +369,7 @@ export class ChatStream implements AsyncIterable<string> {
   #response: Response;
   #client: RegPilot;
   #consumed = false;
+  #governorEvent: Record<string, unknown> | undefined;
 
   /** @internal */
   constructor(response: Response, client: RegPilot) {
@@ -438,21 +441,43 @@ export class ChatStream implements AsyncIterable<string> {
         return undefined;
       case 'governor': {
         const { type: _type, ...result } = event;
+        this.#governorEvent = result;
         this.governor = governorResult(result);
         return undefined;
       }
       case 'error': {
-        const Cls = event.code === GOVERNOR_BLOCKED ? GovernorBlockedError : APIStreamError;
+        const blocked = event.code === GOVERNOR_BLOCKED;
+        const Cls = blocked ? GovernorBlockedError : APIStreamError;
         throw new Cls(this.#client._scrub(String(event.error ?? 'The stream failed')), {
           status: this.#response.status,
           code: event.code as string | undefined,
-          body: event,
+          body: blocked ? this.#blockedBody(event) : event,
           headers: headersObject(this.#response.headers),
         });
       }
       default:
         return undefined;
     }
+  }
+
+  /**
+   * A withheld stream ends with the `governor` event, then the error event (docs/governor.md,
+   * "Answers"): the error's body gains that result and its rule ids, as a 422 body carries them.
+   */
+  #blockedBody(event: Record<string, unknown>): Record<string, unknown> {
+    const g = this.#governorEvent;
+    if (!g) return event;
+    const body: Record<string, unknown> = { ...event };
+    if (body.governor === undefined) body.governor = g;
+    if (body.rules === undefined) {
+      const findings = Array.isArray(g.findings) ? (g.findings as Array<Record<string, unknown>>) : [];
+      const rules: string[] = [];
+      for (const f of findings) {
+        if (f && typeof f.rule === 'string' && !f.shadow && !rules.includes(f.rule)) rules.push(f.rule);
+      }
+      body.rules = rules;
+    }
+    return body;
   }
 
   /** Consumes the stream; the whole text. */
@@ -648,11 +673,32 @@ export class GovernorAudits {
   }
 }
 
+/** The project's Governor settings: `compliance:read` to read, `compliance:write` to change. */
+export class GovernorSettingsResource {
+  #client: RegPilot;
+  constructor(client: RegPilot) {
+    this.#client = client;
+  }
+
+  /** GET /api/compliance/governor/settings. */
+  get(): Promise<GovernorSettings> {
+    return this.#client._json<GovernorSettings>('GET', '/api/compliance/governor/settings');
+  }
+
+  /** PATCH /api/compliance/governor/settings: the fields given (every instance applies them within a second). */
+  update(params: GovernorSettingsUpdateParams): Promise<GovernorSettings> {
+    return this.#client._json<GovernorSettings>('PATCH', '/api/compliance/governor/settings', {
+      body: dropUndefined({ ...params }),
+    });
+  }
+}
+
 export class Compliance {
   readonly violations: Violations;
   readonly models: Models;
   readonly policies: Policies;
   readonly governorAudits: GovernorAudits;
+  readonly governorSettings: GovernorSettingsResource;
   #client: RegPilot;
   constructor(client: RegPilot) {
     this.#client = client;
@@ -660,6 +706,7 @@ export class Compliance {
     this.models = new Models(client);
     this.policies = new Policies(client);
     this.governorAudits = new GovernorAudits(client);
+    this.governorSettings = new GovernorSettingsResource(client);
   }
 
   /** GET /api/compliance/status: the 0–100 score, its status and the counts behind it. */

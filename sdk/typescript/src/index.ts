@@ -8,6 +8,7 @@ export {
   Models,
   Policies,
   GovernorAudits,
+  GovernorSettingsResource,
   UsageResource,
   VERSION,
   DEFAULT_BASE_URL,

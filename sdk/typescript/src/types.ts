@@ -298,6 +298,29 @@ export interface GovernorAudit {
   violation_id: string | null;
 }
 
+/** The project's Governor settings (`client.compliance.governorSettings`; docs/governor.md, "Project settings"). */
+export interface GovernorSettings {
+  project_id: string;
+  /** Whether the project's plan offers the Governor (pro and enterprise). */
+  available: boolean;
+  /** Whether chat requests with `governorMetadata` are validated. */
+  enabled: boolean;
+  mode: GovernorMode;
+  check_prompts: boolean;
+  /** The lowest level that opens a compliance violation. */
+  violations: 'high' | 'medium';
+  updated_at: string | null;
+}
+
+/** PATCH /api/compliance/governor/settings: the fields given are changed, the others stay. */
+export interface GovernorSettingsUpdateParams {
+  mode?: GovernorMode | undefined;
+  /** Pro projects only: an enterprise project has the Governor always (a 400 naming `enabled`). */
+  enabled?: boolean | undefined;
+  check_prompts?: boolean | undefined;
+  violations?: 'high' | 'medium' | undefined;
+}
+
 /** A page of GET /api/compliance/governor/audits, newest first. */
 export interface GovernorAuditPage {
   audits: GovernorAudit[];

@@ -215,6 +215,43 @@ test('a stream ending in a GOVERNOR_BLOCKED event throws GovernorBlockedError', 
   assert.ok(!(e instanceof APIStreamError));
 });
 
+test('a withheld stream takes rules and result from the governor event', async () => {
+  // As the gateway sends it (docs/governor.md, "Answers"): the governor event, then an error event
+  // naming neither; shadow findings are not among the rules.
+  const gw = fakeGateway({
+    'POST /api/ai/chat': sse(
+      { type: 'chunk', content: 'Mail ' },
+      { ...BLOCKED_GOVERNOR, type: 'governor' },
+      { type: 'error', error: 'The answer was cut', code: 'GOVERNOR_BLOCKED' },
+    ),
+  });
+  const stream = await gw.client().chat.create({ messages: HELLO, stream: true, governorMetadata: METADATA });
+  const e = await rejects(stream.text(), GovernorBlockedError);
+  const expected = [...new Set(BLOCKED_GOVERNOR.findings.filter((f) => !f.shadow).map((f) => f.rule))];
+  assert.deepEqual(e.rules, expected);
+  assert.ok(expected.length > 0);
+  assert.equal(e.governor?.auditId, BLOCKED_GOVERNOR.auditId);
+  assert.equal(stream.governor?.action, BLOCKED_GOVERNOR.action);
+});
+
+test('governorSettings: get and update', async () => {
+  const settings = {
+    project_id: 'proj_1', available: true, enabled: true, mode: 'sanitize', check_prompts: false, violations: 'high',
+    updated_at: null,
+  };
+  const gw = fakeGateway({
+    'GET /api/compliance/governor/settings': () => json(200, settings),
+    'PATCH /api/compliance/governor/settings': (c) =>
+      json(200, { ...settings, ...(c.body as object), updated_at: '2026-12-04T20:00:00Z' }),
+  });
+  const client = gw.client();
+  assert.equal((await client.compliance.governorSettings.get()).mode, 'sanitize');
+  const changed = await client.compliance.governorSettings.update({ mode: 'block', check_prompts: true, violations: undefined });
+  assert.equal(changed.mode, 'block');
+  assert.equal(changed.check_prompts, true);
+  assert.deepEqual(gw.calls.at(-1)?.body, { mode: 'block', check_prompts: true });
+});
+
 // --- policies --------------------------------------------------------------------------------------
 
 test('policies: list, create, update', async () => {

@@ -36,6 +36,7 @@ from .types import (
     GovernorFinding,
     GovernorMetadata,
     GovernorResult,
+    GovernorSettings,
     HealthStatus,
     KeyUsageSummary,
     ModelUsage,
@@ -56,7 +57,7 @@ __all__ = [
     "Record", "ChatCompletion", "Usage", "HealthStatus", "Violation", "RegisteredModel", "ComplianceStatus",
     "SeverityCounts", "RegistrySummary", "UsageReport", "AIUsage", "ModelUsage", "KeyUsageSummary",
     "CountryUsage", "DayUsage", "GovernorMetadata", "GovernorResult", "GovernorFinding", "Policy",
-    "GovernorAudit", "GovernorAuditPage",
+    "GovernorAudit", "GovernorAuditPage", "GovernorSettings",
     # errors
     "RegPilotError", "ConfigurationError", "EnvironmentMismatchError", "APIConnectionError", "APITimeoutError",
     "APIError", "BadRequestError", "AuthenticationError", "PermissionDeniedError", "NotFoundError",

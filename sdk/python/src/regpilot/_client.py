@@ -19,8 +19,8 @@ from ._config import (
 )
 from ._errors import GOVERNOR_BLOCKED, APIConnectionError, APIError, APIStreamError, APITimeoutError, GovernorBlockedError
 from .types import (
-    ChatCompletion, ComplianceStatus, GovernorAudit, GovernorAuditPage, GovernorMetadata, GovernorResult,
-    GovernorRiskLevel, HealthStatus, Message, Mode, Period, Policy, PolicyAction, PolicyAppliesTo, Quality, Record,
+    ChatCompletion, ComplianceStatus, GovernorAudit, GovernorAuditPage, GovernorMetadata, GovernorMode, GovernorResult,
+    GovernorRiskLevel, GovernorSettings, HealthStatus, Message, Mode, Period, Policy, PolicyAction, PolicyAppliesTo, Quality, Record,
     RegisteredModel, RiskLevel, Severity, Usage, UsageReport, Violation,
 )
 
@@ -134,6 +134,7 @@ class _StreamState:
         self.finish_reason: Optional[str] = None
         self.cache_hit = False
         self.governor: Optional[GovernorResult] = None
+        self._governor_event: Optional[Dict[str, Any]] = None
         self.parts: List[str] = []
         self.done = False
         self._api_key = api_key
@@ -152,15 +153,37 @@ class _StreamState:
             self.cache_hit = bool(event.get("cacheHit", False))
             return None
         if kind == "governor":
-            self.governor = GovernorResult.from_json({k: v for k, v in event.items() if k != "type"})
+            self._governor_event = {k: v for k, v in event.items() if k != "type"}
+            self.governor = GovernorResult.from_json(self._governor_event)
             return None
         if kind == "error":
-            cls = GovernorBlockedError if event.get("code") == GOVERNOR_BLOCKED else APIStreamError
+            blocked = event.get("code") == GOVERNOR_BLOCKED
+            cls = GovernorBlockedError if blocked else APIStreamError
             raise cls(
                 scrub(str(event.get("error") or "The stream failed"), self._api_key),
-                status=self.status, code=event.get("code"), body=event, headers=self.headers,
+                status=self.status, code=event.get("code"), body=self._blocked_body(event) if blocked else event,
+                headers=self.headers,
             )
         return None
+
+
+    def _blocked_body(self, event: Dict[str, Any]) -> Dict[str, Any]:
+        """A withheld stream ends with the ``governor`` event, then the error event
+        (docs/governor.md, "Answers"): the error's body gains that result and its rule ids, as a
+        422 ``GOVERNOR_BLOCKED`` body carries them."""
+        body = dict(event)
+        g = self._governor_event
+        if g is not None:
+            body.setdefault("governor", g)
+            if "rules" not in body:
+                findings = g.get("findings") if isinstance(g.get("findings"), list) else []
+                rules: List[str] = []
+                for f in findings:
+                    if isinstance(f, dict) and not f.get("shadow") and isinstance(f.get("rule"), str):
+                        if f["rule"] not in rules:
+                            rules.append(f["rule"])
+                body["rules"] = rules
+        return body
 
 
 class _StreamBase:
@@ -660,6 +683,28 @@ class GovernorAudits:
             cursor = page.next_cursor
 
 
+class GovernorSettingsResource:
+    """The project's Governor settings (GET/PATCH /api/compliance/governor/settings):
+    ``compliance:read`` to read, ``compliance:write`` to change."""
+
+    def __init__(self, client: RegPilot) -> None:
+        self._client = client
+
+    def get(self) -> GovernorSettings:
+        return self._client._record(GovernorSettings, "GET", "/api/compliance/governor/settings")
+
+    def update(self, *, mode: Optional[GovernorMode] = None, enabled: Optional[bool] = None,
+               check_prompts: Optional[bool] = None,
+               violations: Optional[Literal["high", "medium"]] = None) -> GovernorSettings:
+        """Changes the settings passed (the others stay): ``mode`` (``sanitize``, ``block``,
+        ``monitor``), ``enabled`` (pro projects; an enterprise project cannot switch it off),
+        ``check_prompts``, ``violations``. Every instance applies it within a second."""
+        return self._client._record(GovernorSettings, "PATCH", "/api/compliance/governor/settings",
+                                    json_body=_drop_unset({"mode": mode, "enabled": enabled,
+                                                           "check_prompts": check_prompts,
+                                                           "violations": violations}))
+
+
 class Compliance:
     def __init__(self, client: RegPilot) -> None:
         self._client = client
@@ -667,6 +712,7 @@ class Compliance:
         self.models = Models(client)
         self.policies = Policies(client)
         self.governor_audits = GovernorAudits(client)
+        self.governor_settings = GovernorSettingsResource(client)
 
     def status(self) -> ComplianceStatus:
         """GET /api/compliance/status: the 0–100 score, its status and the counts behind it."""
@@ -832,6 +878,22 @@ class AsyncGovernorAudits:
             cursor = page.next_cursor
 
 
+class AsyncGovernorSettingsResource:
+    def __init__(self, client: AsyncRegPilot) -> None:
+        self._client = client
+
+    async def get(self) -> GovernorSettings:
+        return await self._client._record(GovernorSettings, "GET", "/api/compliance/governor/settings")
+
+    async def update(self, *, mode: Optional[GovernorMode] = None, enabled: Optional[bool] = None,
+                     check_prompts: Optional[bool] = None,
+                     violations: Optional[Literal["high", "medium"]] = None) -> GovernorSettings:
+        return await self._client._record(GovernorSettings, "PATCH", "/api/compliance/governor/settings",
+                                          json_body=_drop_unset({"mode": mode, "enabled": enabled,
+                                                                 "check_prompts": check_prompts,
+                                                                 "violations": violations}))
+
+
 class AsyncCompliance:
     def __init__(self, client: AsyncRegPilot) -> None:
         self._client = client
@@ -839,6 +901,7 @@ class AsyncCompliance:
         self.models = AsyncModels(client)
         self.policies = AsyncPolicies(client)
         self.governor_audits = AsyncGovernorAudits(client)
+        self.governor_settings = AsyncGovernorSettingsResource(client)
 
     async def status(self) -> ComplianceStatus:
         return await self._client._record(ComplianceStatus, "GET", "/api/compliance/status")

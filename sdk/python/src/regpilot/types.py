@@ -428,6 +428,23 @@ class GovernorAudit(Record):
 
 
 @dataclass(frozen=True)
+class GovernorSettings(Record):
+    """The project's Governor settings (``client.compliance.governor_settings``; docs/governor.md,
+    "Project settings")."""
+
+    project_id: str
+    available: bool
+    """Whether the project's plan offers the Governor (pro and enterprise)."""
+    enabled: bool
+    """Whether chat requests with ``governor_metadata`` are validated."""
+    mode: GovernorMode
+    check_prompts: bool = False
+    violations: Literal["high", "medium"] = "high"
+    """The lowest level that opens a compliance violation: ``high`` or ``medium``."""
+    updated_at: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class GovernorAuditPage(Record):
     """A page of GET /api/compliance/governor/audits, newest first: pass ``next_cursor`` as
     ``cursor`` for the next one (None on the last page)."""
