@@ -628,7 +628,7 @@ export class Policies {
     return this.#client._list<Policy>('policies', 'GET', '/api/compliance/policies');
   }
 
-  /** POST /api/compliance/policies: fields left out take the gateway's defaults. */
+  /** POST /api/compliance/policies: `name` and `action` are required; fields left out take the gateway's defaults. */
   create(params: PolicyCreateParams): Promise<Policy> {
     return this.#client._json<Policy>('POST', '/api/compliance/policies', { body: dropUndefined({ ...params }) });
   }

@@ -248,14 +248,14 @@ export interface Policy {
   updated_at: string;
 }
 
-/** POST /api/compliance/policies: left-out fields take the gateway's defaults. */
+/** POST /api/compliance/policies: `name` and `action` are required; left-out fields take the gateway's defaults. */
 export interface PolicyCreateParams {
   name: string;
   keywords?: string[] | undefined;
   /** A regular expression (size-limited; one that does not compile is a 400 naming `pattern`). */
   pattern?: string | undefined;
   applies_to?: PolicyAppliesTo | undefined;
-  action?: PolicyAction | undefined;
+  action: PolicyAction;
   severity?: Severity | undefined;
   replacement?: string | undefined;
   appendix?: string | undefined;

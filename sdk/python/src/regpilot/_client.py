@@ -630,15 +630,16 @@ class Policies:
     def list(self) -> List[Policy]:
         return self._client._records(Policy, "policies", "GET", "/api/compliance/policies")
 
-    def create(self, *, name: str, action: Optional[PolicyAction] = None, keywords: Optional[Sequence[str]] = None,
+    def create(self, *, name: str, action: PolicyAction, keywords: Optional[Sequence[str]] = None,
                pattern: Optional[str] = None, applies_to: Optional[PolicyAppliesTo] = None,
                severity: Optional[Severity] = None, replacement: Optional[str] = None,
                appendix: Optional[str] = None, enabled: Optional[bool] = None,
                shadow: Optional[bool] = None) -> Policy:
         """A new policy: ``keywords`` or a regular expression ``pattern``; what it ``applies_to``
         (``response``, ``prompt``, ``both``); its ``action`` and ``severity``; the ``replacement`` text
-        of a ``replace`` policy or the ``appendix`` of an ``append`` one. Arguments left out take the
-        gateway's defaults. A pattern that does not compile is a BadRequestError naming ``pattern``."""
+        of a ``replace`` policy or the ``appendix`` of an ``append`` one. ``name`` and ``action`` are
+        required; other arguments left out take the gateway's defaults (``applies_to`` response,
+        ``severity`` medium, enabled, not shadow). A pattern that does not compile is a BadRequestError naming ``pattern``."""
         return self._client._record(Policy, "POST", "/api/compliance/policies", json_body=_policy_body(
             name=name, action=action, keywords=keywords, pattern=pattern, applies_to=applies_to,
             severity=severity, replacement=replacement, appendix=appendix, enabled=enabled, shadow=shadow))
@@ -834,7 +835,7 @@ class AsyncPolicies:
     async def list(self) -> List[Policy]:
         return await self._client._records(Policy, "policies", "GET", "/api/compliance/policies")
 
-    async def create(self, *, name: str, action: Optional[PolicyAction] = None,
+    async def create(self, *, name: str, action: PolicyAction,
                      keywords: Optional[Sequence[str]] = None, pattern: Optional[str] = None,
                      applies_to: Optional[PolicyAppliesTo] = None, severity: Optional[Severity] = None,
                      replacement: Optional[str] = None, appendix: Optional[str] = None,
