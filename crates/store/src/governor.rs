@@ -81,6 +81,31 @@ const POLICY_COLUMNS: &str = "id, project_id, name, keywords, pattern, applies_t
 const AUDIT_COLUMNS: &str = "id, project_id, key_id, created_at, target, action_type, sender_id, recipient_country, \
      risk_score, risk_level, action, mode, findings, original_sha256, delivered_sha256, content, violation_id";
 
+/// Audit rows per `INSERT` (17 parameters each: 1,700 per statement, far under both backends'
+/// limits).
+const AUDITS_PER_STATEMENT: usize = 100;
+const AUDIT_FIELDS: usize = 17;
+
+/// `INSERT INTO governor_audits (…) VALUES ($1, …, $17), ($18, …)` for `rows` rows.
+fn audit_insert_sql(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO governor_audits ({AUDIT_COLUMNS}) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for f in 0..AUDIT_FIELDS {
+            if f > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * AUDIT_FIELDS + f + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 fn flag(r: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
     Ok(r.try_get::<i64, _>(col)? != 0)
 }
@@ -251,39 +276,43 @@ impl Store {
         Ok(())
     }
 
-    /// Writes validations and the violations they opened, in one transaction.
+    /// Writes validations and the violations they opened, in one transaction: the audits as
+    /// multi-row `INSERT`s of [`AUDITS_PER_STATEMENT`] rows (a batch costs a few statements, not
+    /// one per validation).
     pub async fn insert_governor_audits(
         &self,
         entries: &[(GovernorAuditRow, Option<ViolationRow>)],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for (a, violation) in entries {
+        for (_, violation) in entries {
             if let Some(v) = violation {
                 crate::compliance::insert_violation_tx(&mut tx, v).await?;
             }
-            sqlx::query(&format!(
-                "INSERT INTO governor_audits ({AUDIT_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-            ))
-            .bind(&a.id)
-            .bind(&a.project_id)
-            .bind(&a.key_id)
-            .bind(a.created_at)
-            .bind(&a.target)
-            .bind(&a.action_type)
-            .bind(&a.sender_id)
-            .bind(&a.recipient_country)
-            .bind(a.risk_score)
-            .bind(&a.risk_level)
-            .bind(&a.action)
-            .bind(&a.mode)
-            .bind(&a.findings)
-            .bind(&a.original_sha256)
-            .bind(&a.delivered_sha256)
-            .bind(&a.content)
-            .bind(&a.violation_id)
-            .execute(&mut *tx)
-            .await?;
+        }
+        for chunk in entries.chunks(AUDITS_PER_STATEMENT) {
+            let sql = audit_insert_sql(chunk.len());
+            let mut q = sqlx::query(&sql);
+            for (a, _) in chunk {
+                q = q
+                    .bind(&a.id)
+                    .bind(&a.project_id)
+                    .bind(&a.key_id)
+                    .bind(a.created_at)
+                    .bind(&a.target)
+                    .bind(&a.action_type)
+                    .bind(&a.sender_id)
+                    .bind(&a.recipient_country)
+                    .bind(a.risk_score)
+                    .bind(&a.risk_level)
+                    .bind(&a.action)
+                    .bind(&a.mode)
+                    .bind(&a.findings)
+                    .bind(&a.original_sha256)
+                    .bind(&a.delivered_sha256)
+                    .bind(&a.content)
+                    .bind(&a.violation_id);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
