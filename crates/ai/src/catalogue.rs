@@ -8,9 +8,9 @@ use std::sync::Arc;
 use hyper::header::HeaderValue;
 
 use crate::config::{AiConfig, ProviderConfig, DEFAULT_BALANCED, DEFAULT_CHEAP, DEFAULT_FRONTIER};
+use crate::endpoint::Endpoint;
 use crate::quality::Quality;
 use crate::tokens::Price;
-use crate::upstream::Endpoint;
 
 /// One upstream, ready to be called (or not, and why).
 pub struct Provider {

@@ -10,6 +10,7 @@
 mod answer;
 pub mod catalogue;
 pub mod config;
+mod endpoint;
 mod error;
 mod quality;
 mod request;

@@ -1,7 +1,7 @@
 //! The OpenAI-compatible HTTP client: hyper's own pooled HTTP/1 client (hyper-util's), one for
 //! every provider, tuned for a few upstreams that each take many calls (bench/README.md, "The
 //! upstream client"). Each provider's URI, `Host` and `Authorization` (marked sensitive: never
-//! logged) are made once at start ([`Endpoint`], the catalogue); a call only fills a request
+//! logged) are made once at start ([`crate::endpoint::Endpoint`], the catalogue); a call only fills a request
 //! from those parts. Waits are bounded, errors become [`UpstreamError`]s, and nothing from the
 //! caller's request goes upstream but the body the gateway wrote: the headers are the gateway's.
 
@@ -44,42 +44,6 @@ const USER_AGENT_VALUE: &str = concat!("regpilot-gateway/", env!("CARGO_PKG_VERS
 
 /// The pooled client of every upstream call.
 pub(crate) type Client = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
-
-/// Where one provider's calls go: `{base_url}/chat/completions` as a URI and its `Host` header,
-/// both made once.
-#[derive(Clone)]
-pub(crate) struct Endpoint {
-    uri: Uri,
-    host: HeaderValue,
-    /// The URL as configured, for `Debug` only.
-    text: Box<str>,
-}
-
-impl Endpoint {
-    /// `None` for a URL that is not an absolute http(s) URI with a host.
-    pub(crate) fn new(url: &url::Url) -> Option<Endpoint> {
-        let mut url = url.clone();
-        url.set_fragment(None);
-        let host = url.host_str()?;
-        // `url` leaves out a port that is the scheme's default, as `Host` must.
-        let host = match url.port() {
-            Some(port) => HeaderValue::from_str(&format!("{host}:{port}")).ok()?,
-            None => HeaderValue::from_str(host).ok()?,
-        };
-        let uri = Uri::try_from(url.as_str()).ok()?;
-        uri.authority()?;
-        Some(Endpoint { uri, host, text: url.as_str().into() })
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    #[cfg(test)]
-    pub(crate) fn host(&self) -> &HeaderValue {
-        &self.host
-    }
-}
 
 /// The client: TCP with `TCP_NODELAY`, rustls (ring, Mozilla's roots) for https upstreams,
 /// HTTP/1 only, `connect_timeout` over the TCP connection and the TLS handshake together. No
@@ -503,6 +467,7 @@ impl UpstreamStream {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::endpoint::Endpoint;
 
     fn provider() -> Provider {
         Provider { name: "p".into(), endpoint: None, authorization: None, key: None, unavailable: None }

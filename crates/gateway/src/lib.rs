@@ -27,10 +27,10 @@ mod server;
 mod state;
 
 pub use admin::dashboard::state::Dashboard;
-pub use admin::leaks::{LeakReporterToken, LeakResponse};
 pub use conn::{default_max_connections, serve_connections, ConnLimits};
 pub use path::access::{Access, AdminAccess};
 pub use path::auth::{find_key, verify, AuthOutcome, Presented};
+pub use path::auth::{LeakReporterToken, LeakResponse};
 pub use path::client_ip::TrustedProxies;
 pub use path::feed::{FeedPosition, FeedSync};
 pub use path::index::{IndexedKey, KeyIndex};

@@ -15,8 +15,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::dashboard::state::Dashboard;
-use crate::admin::leaks::LeakResponse;
 use crate::conn::{raise_fd_limit, serve_connections, ConnLimits};
+use crate::path::auth::LeakResponse;
 use crate::path::client_ip::TrustedProxies;
 use crate::path::feed::spawn_follower;
 use crate::path::geo::GeoIp;

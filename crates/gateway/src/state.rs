@@ -11,8 +11,8 @@ use regpilot_control::Control;
 use regpilot_limits::Limiter;
 use regpilot_store::StoreError;
 
-use crate::admin::leaks::LeakResponse;
 use crate::metrics::Metrics;
+use crate::path::auth::LeakResponse;
 use crate::path::client_ip::TrustedProxies;
 use crate::path::drain::Drain;
 use crate::path::feed::{FeedPosition, FeedSync};

@@ -12,7 +12,6 @@
 //! - Other and unknown countries: the baseline, no duties.
 
 use crate::builtins::{Builtins, Marker};
-use crate::engine::{Hit, Source};
 use crate::{ActionType, Context, Region, Severity};
 
 /// One duty: its rule id, its severity and the notice that fulfils it.
@@ -56,7 +55,9 @@ pub(crate) static US_FTC_DISCLOSURE: Duty = Duty {
 pub(crate) static ALL: [&Duty; 4] = [&EU_HUMAN_REVIEW, &EU_AI_DISCLOSURE, &UK_HUMAN_REVIEW, &US_FTC_DISCLOSURE];
 
 /// The duties that apply to this answer and that its text does not already fulfil.
-pub(crate) fn missing(b: &Builtins, text: &str, ctx: &Context, hits: &[Hit]) -> Vec<&'static Duty> {
+/// `financial_claim`: the text holds a guaranteed-return claim (a `content.financial_guarantee`
+/// finding that is not in shadow).
+pub(crate) fn missing(b: &Builtins, text: &str, ctx: &Context, financial_claim: bool) -> Vec<&'static Duty> {
     use ActionType::*;
     let action = ctx.metadata.action_type;
     let mut due: Vec<&'static Duty> = Vec::new();
@@ -66,13 +67,7 @@ pub(crate) fn missing(b: &Builtins, text: &str, ctx: &Context, hits: &[Hit]) -> 
             due.push(&EU_AI_DISCLOSURE);
         }
         Region::Uk if matches!(action, Suspension | RefundDenial) => due.push(&UK_HUMAN_REVIEW),
-        Region::Us
-            if hits.iter().any(|h| {
-                matches!(h.source, Source::Builtin { id: "content.financial_guarantee", .. }) && !h.shadow
-            }) =>
-        {
-            due.push(&US_FTC_DISCLOSURE)
-        }
+        Region::Us if financial_claim => due.push(&US_FTC_DISCLOSURE),
         _ => {}
     }
     if due.is_empty() {
@@ -107,10 +102,10 @@ mod tests {
         let mut m = Metadata::new(ActionType::Suspension, "s");
         m.recipient_country = Country::parse("FR");
         let ctx = Context::resolve(m, None);
-        assert_eq!(missing(&b, "Your account is suspended.", &ctx, &[]), vec![&EU_HUMAN_REVIEW, &EU_AI_DISCLOSURE]);
+        assert_eq!(missing(&b, "Your account is suspended.", &ctx, false), vec![&EU_HUMAN_REVIEW, &EU_AI_DISCLOSURE]);
         let ok = "Your account is suspended. This AI-generated message can be contested: request a review by a person.";
-        assert!(missing(&b, ok, &ctx, &[]).is_empty());
+        assert!(missing(&b, ok, &ctx, false).is_empty());
         let us = Context::resolve(Metadata::new(ActionType::Suspension, "s"), Country::parse("US"));
-        assert!(missing(&b, "Suspended.", &us, &[]).is_empty());
+        assert!(missing(&b, "Suspended.", &us, false).is_empty());
     }
 }

@@ -291,7 +291,10 @@ pub(crate) fn decide(
     complete: bool,
 ) -> Verdict {
     if complete && target == Target::Response {
-        for d in duties::missing(&gov.builtins, text, ctx, &hits) {
+        let financial_claim = hits
+            .iter()
+            .any(|h| matches!(h.source, Source::Builtin { id: "content.financial_guarantee", .. }) && !h.shadow);
+        for d in duties::missing(&gov.builtins, text, ctx, financial_claim) {
             hits.push(Hit {
                 source: Source::Duty(d),
                 category: Category::Duty,

@@ -20,14 +20,16 @@ mod engine;
 mod metadata;
 mod names;
 mod policy;
+mod rules;
 mod score;
 mod stream;
 
-pub use builtins::{builtin_rules, list_versions};
+pub use builtins::list_versions;
 pub use country::{Country, Region};
 pub use metadata::{Metadata, MetadataError, MAX_FIELD_CHARS, MAX_TAGS};
 pub use names::{ActionType, AppliesTo, Category, Level, Mode, Outcome, PolicyAction, Severity, Target, UnknownName};
 pub use policy::{PolicyDef, PolicyError, PolicySet};
+pub use rules::builtin_rules;
 pub use score::{base, multiplier_percent, risk_score, weight};
 pub use stream::{StreamGuard, StreamStep};
 

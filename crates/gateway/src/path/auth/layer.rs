@@ -19,8 +19,8 @@ use regpilot_limits::{now_micros, LimitKind, Verdict};
 use tower::{Layer, Service};
 
 use super::extract::find_key;
+use super::reporter::check_reporter;
 use super::verify::{verify, AuthOutcome};
-use crate::admin::leaks::check_reporter;
 use crate::error::{ApiError, Dialect};
 use crate::metrics::method_label;
 use crate::path::access::Access;
