@@ -251,6 +251,19 @@ pub struct GovernorAuditView {
     pub violation_id: Option<String>,
 }
 
+impl GovernorAuditView {
+    /// The rule ids of the findings that count (not shadow), each once, in order.
+    pub fn rule_ids(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for f in self.findings.iter().filter(|f| !f.shadow) {
+            if !out.contains(&f.rule.as_str()) {
+                out.push(&f.rule);
+            }
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GovernorAuditPage {
     pub audits: Vec<GovernorAuditView>,

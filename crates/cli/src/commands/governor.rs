@@ -49,9 +49,7 @@ pub async fn audits(control: &Control, cmd: GovernorCommand, json: bool) -> CmdR
                     .audits
                     .iter()
                     .map(|a| {
-                        let mut rules: Vec<&str> =
-                            a.findings.iter().filter(|f| !f.shadow).map(|f| f.rule.as_str()).collect();
-                        rules.dedup();
+                        let rules = a.rule_ids();
                         vec![
                             a.id.clone(),
                             a.created_at.clone(),

@@ -17,7 +17,6 @@ use regpilot_governor::{
 use regpilot_keys::Scope;
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::validate::GovernorMetadata;
 use crate::error::ApiError;
@@ -328,8 +327,8 @@ impl Governed {
                     shadow: f.shadow,
                 })
                 .collect(),
-            original_sha256: sha256_hex(original),
-            delivered_sha256: sha256_hex(delivered),
+            original_sha256: regpilot_keys::digest(original).to_hex(),
+            delivered_sha256: regpilot_keys::digest(delivered).to_hex(),
             // Mode monitor delivers the original text: it is never kept (docs/governor.md, "Audit").
             content: (state.governor_store_content && self.mode() != Mode::Monitor).then(|| delivered.to_owned()),
             // A `notify` policy always tells the compliance team: a violation, whatever the level.
@@ -365,25 +364,15 @@ fn texts_mut(content: &mut Value) -> Vec<&mut String> {
     }
 }
 
-pub(crate) fn sha256_hex(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
-    }
-    out
-}
-
 /// The metadata of a `/v1` request, and the path errors name its fields under:
 /// `governorMetadata`, or `metadata.governor`.
 pub(crate) fn openai_metadata(
     governor_metadata: Option<Value>,
-    metadata: Option<&Value>,
+    metadata: Option<serde_json::Map<String, Value>>,
 ) -> (Option<Value>, &'static str) {
     match governor_metadata {
         Some(v) => (Some(v), "governorMetadata"),
-        None => (metadata.and_then(|m| m.get("governor")).cloned(), "metadata.governor"),
+        None => (metadata.and_then(|mut m| m.remove("governor")), "metadata.governor"),
     }
 }
 

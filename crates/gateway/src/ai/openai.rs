@@ -102,8 +102,7 @@ fn prepare(
     client: Option<Extension<ClientAddr>>,
     body: ChatCompletionRequest,
 ) -> Result<(Call, bool, bool), ApiError> {
-    let metadata = body.metadata.as_ref().map(|m| Value::Object(m.clone()));
-    let (governor_metadata, governor_path) = super::govern::openai_metadata(body.governor_metadata, metadata.as_ref());
+    let (governor_metadata, governor_path) = super::govern::openai_metadata(body.governor_metadata, body.metadata);
     in_range(body.top_p, "top_p", 0.0, 1.0)?;
     in_range(body.presence_penalty, "presence_penalty", -2.0, 2.0)?;
     in_range(body.frequency_penalty, "frequency_penalty", -2.0, 2.0)?;

@@ -124,8 +124,7 @@ pub(crate) async fn page(
     };
     let mut audit_rows = String::new();
     for a in &audits.audits {
-        let mut rules: Vec<&str> = a.findings.iter().filter(|f| !f.shadow).map(|f| f.rule.as_str()).collect();
-        rules.dedup();
+        let rules = a.rule_ids();
         let violation = match &a.violation_id {
             Some(v) => format!("<code>{}</code>", esc(v)),
             None => "—".to_owned(),
