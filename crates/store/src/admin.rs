@@ -294,8 +294,7 @@ impl Store {
     pub async fn match_digests(&self, digests: &[String]) -> Result<Vec<DigestMatch>, StoreError> {
         let mut out = Vec::new();
         for chunk in digests.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let list = placeholders.join(", ");
+            let list = crate::placeholders::list(self.backend(), chunk.len());
             let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.digest IN ({list})");
             let mut q = sqlx::query(&sql);
             for d in chunk {

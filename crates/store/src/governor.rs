@@ -7,7 +7,8 @@ use sqlx::Row;
 
 use crate::audit::insert_audit;
 use crate::feed::append_project_event;
-use crate::{AuditEntry, Store, StoreError, ViolationRow};
+use crate::placeholders::values_list;
+use crate::{AuditEntry, Backend, Store, StoreError, ViolationRow};
 
 /// A project's Governor settings (enums as their names; flags as bools).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,29 +82,17 @@ const POLICY_COLUMNS: &str = "id, project_id, name, keywords, pattern, applies_t
 const AUDIT_COLUMNS: &str = "id, project_id, key_id, created_at, target, action_type, sender_id, recipient_country, \
      risk_score, risk_level, action, mode, findings, original_sha256, delivered_sha256, content, violation_id";
 
-/// Audit rows per `INSERT` (17 parameters each: 1,700 per statement, far under both backends'
-/// limits).
-const AUDITS_PER_STATEMENT: usize = 100;
+/// Audit rows per `INSERT`. Short statements on purpose: SQLite runs a statement on its
+/// connection's thread without a break, and on a server whose threads share a core the requests
+/// that arrive meanwhile wait for it. Ten rows take about 50 µs on SQLite (100 took 300–700 µs,
+/// which showed in the requests' p99; bench/README.md), and the store's thread yields between
+/// statements.
+const AUDITS_PER_STATEMENT: usize = 10;
 const AUDIT_FIELDS: usize = 17;
 
-/// `INSERT INTO governor_audits (…) VALUES ($1, …, $17), ($18, …)` for `rows` rows.
-fn audit_insert_sql(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO governor_audits ({AUDIT_COLUMNS}) VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for f in 0..AUDIT_FIELDS {
-            if f > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(r * AUDIT_FIELDS + f + 1).to_string());
-        }
-        sql.push(')');
-    }
-    sql
+/// `INSERT INTO governor_audits (…) VALUES (…), (…)` for `rows` rows.
+fn audit_insert_sql(backend: Backend, rows: usize) -> String {
+    format!("INSERT INTO governor_audits ({AUDIT_COLUMNS}) VALUES {}", values_list(backend, rows, AUDIT_FIELDS))
 }
 
 fn flag(r: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
@@ -290,8 +279,10 @@ impl Store {
             }
         }
         for chunk in entries.chunks(AUDITS_PER_STATEMENT) {
-            let sql = audit_insert_sql(chunk.len());
-            let mut q = sqlx::query(&sql);
+            let sql = audit_insert_sql(self.backend(), chunk.len());
+            // Full chunks share one prepared statement; a batch's last, shorter chunk is
+            // prepared for its one use.
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == AUDITS_PER_STATEMENT);
             for (a, _) in chunk {
                 q = q
                     .bind(&a.id)

@@ -1,7 +1,7 @@
 //! The store: every durable record of the control plane, behind one type, on SQLite (the
 //! embedded default) or PostgreSQL.
 //!
-//! One SQL text serves both backends through sqlx's `Any` driver (`$N` placeholders, integer
+//! One SQL text serves both backends through sqlx's `Any` driver (`$N` placeholders, `?` in SQLite's long parameter lists, integer
 //! milliseconds for times, text for everything else); only the migrations and the connection
 //! set-up differ per dialect. All SQL is parameterized. The store keeps key digests, never
 //! secrets.
@@ -15,6 +15,7 @@ mod error;
 mod feed;
 mod governor;
 mod keys;
+mod placeholders;
 mod projects;
 mod rows;
 mod sessions;
